@@ -1,0 +1,74 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "tokenjar",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tokenjar", targets: ["tokenjar"]),
+        .library(name: "CookieEngine", targets: ["CookieEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // The cookie engine: RFC 6265bis parsing, matching and storage model. Pure Swift, no I/O
+        // beyond reading a public-suffix list file when asked to.
+        .target(
+            name: "CookieEngine",
+            resources: [.copy("Resources/public_suffix_list.dat")]
+        ),
+        // The system SQLite library (Debian: libsqlite3-dev).
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // Session stores: the SessionStore protocol, the in-memory store and the SQLite store.
+        .target(
+            name: "TokenJarStore",
+            dependencies: [
+                "CSQLite",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Configuration: YAML file, environment overrides, validation with key paths.
+        .target(
+            name: "TokenJarConfig",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // The gateway: the SwiftNIO data plane, routing, tokens, jars, lifecycle.
+        .target(
+            name: "TokenJarGateway",
+            dependencies: [
+                "CookieEngine",
+                "TokenJarStore",
+                "TokenJarConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "tokenjar",
+            dependencies: [
+                "CookieEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "CookieEngineTests", dependencies: ["CookieEngine"], resources: [.copy("Fixtures")]),
+    ]
+)
