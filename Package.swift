@@ -69,6 +69,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Release-mode microbenchmarks of the cookie engine (not tests): `swift run -c release cookie-bench`.
+        .executableTarget(
+            name: "cookie-bench",
+            dependencies: ["CookieEngine"],
+            path: "Benchmarks/cookie-bench"
+        ),
         .testTarget(name: "CookieEngineTests", dependencies: ["CookieEngine"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "TokenJarStoreTests",
+            dependencies: ["TokenJarStore", .product(name: "NIOPosix", package: "swift-nio")]
+        ),
+        .testTarget(name: "TokenJarConfigTests", dependencies: ["TokenJarConfig"], resources: [.copy("Fixtures")]),
     ]
 )
