@@ -167,13 +167,40 @@ public protocol SessionStore: Sendable {
     func load(_ tokenHash: TokenHash, now: Int64, on eventLoop: any EventLoop) -> EventLoopFuture<SessionRecord?>
 
     /// Applies one write durably. Several writes handed in together may share one commit.
+    ///
+    /// When the session exists, `create` is ignored; otherwise `create` inserts it (with its
+    /// cookies) and without `create` the write fails with `StoreError.sessionNotFound`, changing
+    /// nothing. `touch` never moves a session's times backwards. `changes` apply one cookie at a
+    /// time, in order. An empty write succeeds at once.
     func write(_ write: SessionWrite, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
 
-    /// Removes a session and its cookies.
+    /// Removes a session and its cookies; succeeds when there is no such session.
     func delete(_ tokenHash: TokenHash, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
 
     /// Removes sessions expired at `now`; returns how many were removed.
     func sweep(now: Int64) async throws -> Int
+
+    /// Sets (or, with nil, clears) the identity of a session. Fails with
+    /// `StoreError.sessionNotFound` when the session does not exist. Durable like `write`.
+    func setIdentity(_ tokenHash: TokenHash, _ identity: SessionIdentity?, on eventLoop: any EventLoop)
+        -> EventLoopFuture<Void>
+
+    /// Token rotation: atomically creates `new` (its times, identity and cookies), copies into it
+    /// every cookie of `old` that `new.cookies` does not replace, and deletes `old`. Fails with
+    /// `StoreError.sessionNotFound` when `old` does not exist and `StoreError.sessionExists` when
+    /// `new.tokenHash` does; nothing changes then. Durable like `write`.
+    func rotate(from old: TokenHash, to new: SessionRecord, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
+
+    /// Every stored session (with its cookies) whose identity has this openid, expired or not.
+    func sessions(openID: String) async throws -> [SessionRecord]
+
+    /// Up to `limit` stored sessions (with their cookies) whose hash in lower-case hex starts with
+    /// `hashPrefix`, in hash order. An empty prefix lists from the first; a prefix that is not hex
+    /// fails with `StoreError.invalidArgument`.
+    func sessions(hashPrefix: String, limit: Int) async throws -> [SessionRecord]
+
+    /// Removes every session of this openid (logout everywhere); returns how many were removed.
+    func deleteSessions(openID: String) async throws -> Int
 
     /// Counts of sessions and cookies.
     func stats() async throws -> StoreStats

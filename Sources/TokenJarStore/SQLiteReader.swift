@@ -1,0 +1,159 @@
+import Logging
+import NIOCore
+
+/// A read connection as read jobs see it. Each operation runs in its own short read
+/// transaction, so it sees one committed state and never holds an old snapshot afterwards.
+/// Confined to its reader thread.
+final class SQLiteReadContext {
+    let db: SQLiteConnection
+
+    init(db: SQLiteConnection) { self.db = db }
+
+    private enum SQL {
+        static let sessionColumns = "token_hash, created_at, last_seen_at, expires_at, openid, unionid, session_key"
+        static let liveSession = "SELECT \(sessionColumns) FROM sessions WHERE token_hash = ? AND expires_at >= ?"
+        static let liveCookies = """
+            SELECT name, domain, path, expires_at, payload FROM cookies
+            WHERE token_hash = ? AND (expires_at IS NULL OR expires_at >= ?) ORDER BY name, domain, path
+            """
+        static let allCookies = """
+            SELECT name, domain, path, expires_at, payload FROM cookies WHERE token_hash = ? ORDER BY name, domain, path
+            """
+        static let byOpenID = "SELECT \(sessionColumns) FROM sessions WHERE openid = ? ORDER BY token_hash"
+        static let byHashRange = """
+            SELECT \(sessionColumns) FROM sessions WHERE token_hash BETWEEN ? AND ? ORDER BY token_hash LIMIT ?
+            """
+        static let counts = """
+            SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM sessions WHERE openid IS NOT NULL),
+                   (SELECT count(*) FROM cookies)
+            """
+    }
+
+    private func readTransaction<R>(_ body: () throws -> R) throws -> R {
+        try db.statement("BEGIN").run()
+        do {
+            let value = try body()
+            try db.statement("COMMIT").run()
+            return value
+        } catch {
+            if !db.isAutocommit { try? db.exec("ROLLBACK") }
+            throw error
+        }
+    }
+
+    private static func session(_ row: SQLiteStatement) throws -> SessionRecord {
+        guard let hash = TokenHash(bytes: row.blob(0)) else {
+            throw StoreError.corrupt.with(detail: "a session key is not 32 bytes")
+        }
+        let identity = row.optionalText(4).map {
+            SessionIdentity(openID: $0, unionID: row.optionalText(5), sealedSessionKey: row.optionalBlob(6))
+        }
+        return SessionRecord(
+            tokenHash: hash, createdAt: row.int64(1), lastSeenAt: row.int64(2), expiresAt: row.int64(3),
+            identity: identity)
+    }
+
+    private static func cookie(_ row: SQLiteStatement) -> CookieRecord {
+        CookieRecord(
+            name: row.text(0), domain: row.text(1), path: row.text(2), expiresAt: row.optionalInt64(3),
+            payload: row.blob(4))
+    }
+
+    private func withAllCookies(_ sessions: [SessionRecord]) throws -> [SessionRecord] {
+        let cookies = try db.statement(SQL.allCookies)
+        return try sessions.map { session in
+            var session = session
+            session.cookies = try cookies.query(.blob(session.tokenHash.bytes), row: Self.cookie)
+            return session
+        }
+    }
+
+    func load(_ tokenHash: TokenHash, now: Int64) throws -> SessionRecord? {
+        try readTransaction {
+            let key = SQLiteValue.blob(tokenHash.bytes)
+            guard var session = try db.statement(SQL.liveSession).queryFirst(key, .int(now), row: Self.session) else {
+                return nil
+            }
+            session.cookies = try db.statement(SQL.liveCookies).query(key, .int(now), row: Self.cookie)
+            return session
+        }
+    }
+
+    func sessions(openID: String) throws -> [SessionRecord] {
+        try readTransaction {
+            try withAllCookies(try db.statement(SQL.byOpenID).query(.text(openID), row: Self.session))
+        }
+    }
+
+    func sessions(hashRange: (lower: [UInt8], upper: [UInt8]), limit: Int) throws -> [SessionRecord] {
+        try readTransaction {
+            let rows = try db.statement(SQL.byHashRange).query(
+                .blob(hashRange.lower), .blob(hashRange.upper), .int(Int64(limit)), row: Self.session)
+            return try withAllCookies(rows)
+        }
+    }
+
+    func stats() throws -> StoreStats {
+        try db.statement(SQL.counts).queryFirst { row in
+            StoreStats(sessions: Int(row.int64(0)), loggedIn: Int(row.int64(1)), cookies: Int(row.int64(2)))
+        } ?? StoreStats(sessions: 0, loggedIn: 0, cookies: 0)
+    }
+
+    func ping() throws {
+        _ = try db.statement("SELECT count(*) FROM schema_migrations").queryFirst { $0.int64(0) }
+    }
+}
+
+/// Reader threads, each with its own connection, sharing one queue. In WAL mode they read
+/// beside the writer without waiting for it.
+final class SQLiteReaderPool: Sendable {
+    private typealias Job = @Sendable (SQLiteReadContext) -> Void
+    private let queue = WorkQueue<Job>()
+    private let exit: ThreadExit
+
+    /// Takes over `connections` (configured) and starts one thread for each.
+    init(connections: [SQLiteConnection], logger: Logger) {
+        exit = ThreadExit(count: connections.count)
+        for (index, connection) in connections.enumerated() {
+            let handover = Handover(value: SQLiteReadContext(db: connection))
+            let (queue, exit) = (self.queue, self.exit)
+            startThread(name: "tokenjar-sqlite-reader-\(index)") {
+                let context = handover.value
+                while let job = queue.pop(max: 1).first { job(context) }
+                context.db.close()
+                exit.threadDidExit()
+            }
+        }
+    }
+
+    private func submit<R: Sendable>(
+        _ body: @escaping @Sendable (SQLiteReadContext) throws -> R,
+        completion: @escaping @Sendable (Result<R, Error>) -> Void
+    ) {
+        if !queue.push({ context in completion(Result { try body(context) }) }) {
+            completion(.failure(StoreError.closed))
+        }
+    }
+
+    func submit<R: Sendable>(
+        on eventLoop: any EventLoop, _ body: @escaping @Sendable (SQLiteReadContext) throws -> R
+    ) -> EventLoopFuture<R> {
+        let promise = eventLoop.makePromise(of: R.self)
+        submit(body) { promise.completeWith($0) }
+        return promise.futureResult
+    }
+
+    func submit<R: Sendable>(_ body: @escaping @Sendable (SQLiteReadContext) throws -> R) async throws -> R {
+        try await withCheckedThrowingContinuation { continuation in
+            submit(body) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// Refuses new reads, finishes the queued ones and closes the connections.
+    func shutdown() async {
+        queue.close()
+        await exit.wait()
+    }
+
+    deinit { queue.close() }
+}

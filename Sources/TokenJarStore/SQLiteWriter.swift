@@ -1,0 +1,151 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Counters of the SQLite writer, for metrics and tests.
+public struct SQLiteWriterStatistics: Hashable, Sendable {
+    /// Transactions committed.
+    public var transactions: Int = 0
+    /// Jobs (writes, deletes, sweeps, ...) that were part of a committed transaction.
+    public var jobs: Int = 0
+    /// The most jobs one transaction carried.
+    public var largestBatch: Int = 0
+    /// Transactions that failed to begin or commit (all their jobs failed).
+    public var failedTransactions: Int = 0
+}
+
+/// A job of the writer thread: runs inside the open transaction, then learns whether that
+/// transaction committed.
+private protocol WriterJob: Sendable {
+    func run(_ context: SQLiteWriteContext) throws
+    func finish(transactionError: Error?)
+}
+
+/// A typed job. Its result is kept between `run` and `finish`, both called on the writer thread.
+private final class TypedWriterJob<R: Sendable>: WriterJob, @unchecked Sendable {
+    private let body: @Sendable (SQLiteWriteContext) throws -> R
+    private let completion: @Sendable (Result<R, Error>) -> Void
+    private var result: Result<R, Error>?
+
+    init(body: @escaping @Sendable (SQLiteWriteContext) throws -> R,
+         completion: @escaping @Sendable (Result<R, Error>) -> Void) {
+        self.body = body
+        self.completion = completion
+    }
+
+    func run(_ context: SQLiteWriteContext) throws {
+        result = try context.inSavepoint { try body(context) }
+    }
+
+    func finish(transactionError: Error?) {
+        if let transactionError {
+            completion(.failure(transactionError))
+        } else {
+            completion(result ?? .failure(StoreError.failed))
+        }
+    }
+}
+
+/// The single writer of the SQLite store: a dedicated thread with its own connection.
+///
+/// Group commit: the thread takes everything queued (up to `maxBatch` jobs), runs each job in
+/// its own savepoint inside ONE transaction, commits once, and only then completes the jobs'
+/// promises. While a commit (and its fsync) is in progress new jobs queue up, and the next
+/// transaction carries them all, so one fsync serves many responses.
+final class SQLiteWriter: Sendable {
+    private let queue = WorkQueue<any WriterJob>()
+    private let exit = ThreadExit(count: 1)
+    private let counters = NIOLockedValueBox(SQLiteWriterStatistics())
+
+    /// Takes over `connection` (migrated and configured) and starts the writer thread.
+    init(connection: SQLiteConnection, options: SQLiteStoreOptions, logger: Logger) {
+        let handover = Handover(value: SQLiteWriteContext(db: connection))
+        let (queue, exit, counters) = (self.queue, self.exit, self.counters)
+        startThread(name: "tokenjar-sqlite-writer") {
+            Self.run(
+                context: handover.value, queue: queue, counters: counters, options: options, logger: logger)
+            exit.threadDidExit()
+        }
+    }
+
+    var statistics: SQLiteWriterStatistics { counters.withLockedValue { $0 } }
+
+    /// Jobs waiting for the writer thread.
+    var queued: Int { queue.count }
+
+    /// Queues a job; `completion` is called on the writer thread once the job's transaction
+    /// has committed (or failed), or at once with `StoreError.closed` after shutdown.
+    func submit<R: Sendable>(
+        _ body: @escaping @Sendable (SQLiteWriteContext) throws -> R,
+        completion: @escaping @Sendable (Result<R, Error>) -> Void
+    ) {
+        if !queue.push(TypedWriterJob(body: body, completion: completion)) {
+            completion(.failure(StoreError.closed))
+        }
+    }
+
+    func submit<R: Sendable>(
+        on eventLoop: any EventLoop, _ body: @escaping @Sendable (SQLiteWriteContext) throws -> R
+    ) -> EventLoopFuture<R> {
+        let promise = eventLoop.makePromise(of: R.self)
+        submit(body) { promise.completeWith($0) }
+        return promise.futureResult
+    }
+
+    func submit<R: Sendable>(_ body: @escaping @Sendable (SQLiteWriteContext) throws -> R) async throws -> R {
+        try await withCheckedThrowingContinuation { continuation in
+            submit(body) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// Refuses new jobs, lets the thread finish the queued ones and close its connection.
+    func shutdown() async {
+        queue.close()
+        await exit.wait()
+    }
+
+    /// A store dropped without shutdown still lets its thread commit what was queued and stop.
+    deinit { queue.close() }
+
+    private static func run(
+        context: SQLiteWriteContext, queue: WorkQueue<any WriterJob>,
+        counters: NIOLockedValueBox<SQLiteWriterStatistics>, options: SQLiteStoreOptions, logger: Logger
+    ) {
+        let maxBatch = max(1, options.maxBatch)
+        while true {
+            let batch = queue.pop(max: maxBatch)
+            if batch.isEmpty { break }
+            var transactionError: Error?
+            do {
+                try context.begin()
+                for job in batch { try job.run(context) }
+                try context.commit()
+            } catch {
+                transactionError = error
+                context.rollback()
+                logger.error(
+                    "session store transaction failed",
+                    metadata: ["jobs": "\(batch.count)", "error": "\(error)"])
+            }
+            counters.withLockedValue { c in
+                if transactionError == nil {
+                    c.transactions += 1
+                    c.jobs += batch.count
+                    c.largestBatch = max(c.largestBatch, batch.count)
+                } else {
+                    c.failedTransactions += 1
+                }
+            }
+            for job in batch { job.finish(transactionError: transactionError) }
+        }
+        if options.checkpointOnShutdown {
+            do {
+                try context.db.exec("PRAGMA wal_checkpoint(TRUNCATE)")
+            } catch {
+                logger.warning("session store checkpoint at shutdown failed", metadata: ["error": "\(error)"])
+            }
+        }
+        context.db.close()
+        logger.debug("session store writer stopped")
+    }
+}
