@@ -11,7 +11,7 @@ import NIOCore
 public final class SQLiteSessionStore: SessionStore {
     public let path: String
     public let options: SQLiteStoreOptions
-    private let writer: SQLiteWriter
+    let writer: SQLiteWriter
     private let readers: SQLiteReaderPool
     private let shutDown = NIOLockedValueBox(false)
 
