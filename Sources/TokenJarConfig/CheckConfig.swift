@@ -8,7 +8,8 @@ public enum ConfigCheck {
         builder.decode(file: path)
         builder.applyEnvironment(environment)
         var problems = builder.finish()
-        if !builder.failedPaths.contains(ConfigRegistry.routesName) {
+        let unparsed = problems.contains { $0.kind == .syntax || $0.kind == .unreadable }
+        if !unparsed, !builder.failedPaths.contains(ConfigRegistry.routesName) {
             problems += builder.config.servingProblems().map(builder.annotated)
         }
         guard problems.isEmpty else {

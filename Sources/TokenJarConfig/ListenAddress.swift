@@ -12,7 +12,7 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     /// Parses `HOST:PORT`; an IPv6 host is written in brackets, as in `[::1]:8080`.
     public init(parsing text: String) throws(ConfigValueError) {
         let trimmed = text.trimmingSpaces()
-        if trimmed.hasPrefix(":") {
+        if trimmed.hasPrefix(":"), trimmed.dropFirst().allSatisfy(\.isASCIIDigit) {
             throw ConfigValueError(
                 "missing host; use 0.0.0.0\(trimmed) for every IPv4 interface or [::]\(trimmed) for every interface"
             )

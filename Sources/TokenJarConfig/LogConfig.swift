@@ -28,6 +28,6 @@ extension LogConfig {
     static let configKeys: [ConfigKey<LogConfig>] = [
         .key("level", .choice, \.level, doc: "Least severe level logged."),
         .key("format", .choice, \.format, doc: "`text` lines for people, `json` lines for collectors."),
-        .key("access_log", .bool, \.accessLog, doc: "Log one line per proxied request (tokens are never logged)."),
+        .key("access_log", .bool, \.accessLog, doc: "Log one line per proxied request."),
     ]
 }

@@ -1,8 +1,8 @@
 /// Whether a route creates a session for a request that carries no token.
 public enum MintPolicy: String, Sendable, CaseIterable {
-    /// A request without a token gets a new session, returned in the token header.
+    /// A request without a token gets a new session token.
     case auto
-    /// A request without a token is forwarded without a jar; tokens come only from elsewhere.
+    /// No token is minted on this route; sessions start elsewhere.
     case never
 }
 
@@ -16,7 +16,7 @@ public enum SetCookiePolicy: String, Sendable, CaseIterable {
 
 /// What happens to a `Cookie` header the client itself sends.
 public enum ClientCookiePolicy: String, Sendable, CaseIterable {
-    /// Merged with the jar's cookies (the jar wins on equal names).
+    /// Merged with the jar's cookies.
     case merge
     /// Dropped; the backend sees only the jar's cookies.
     case drop
@@ -95,7 +95,7 @@ extension RouteConfig {
         .key("upstreams", .upstreams, \.upstreams, defaultDoc: "none (required)",
              doc: "Required, at least one: `http(s)://host:port[/base-path]`; several are instances of one backend."),
         .key("mint", .choice, \.mint,
-             doc: "`auto` starts a session for a request without a token; `never` forwards it without a jar."),
+             doc: "`auto` mints a new session token for a request that carries none; `never` does not."),
         .key("set_cookie", .choice, \.setCookie,
              doc: "`strip` keeps backend cookies in the jar only; `pass` also lets the client see `Set-Cookie`."),
         .key("client_cookies", .choice, \.clientCookies,
