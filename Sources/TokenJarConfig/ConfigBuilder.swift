@@ -59,7 +59,8 @@ struct ConfigBuilder {
             origins["routes[\(index)].upstreams"] = origin
             if origins["routes[\(index)]"] == nil { origins["routes[\(index)]"] = origin }
         } catch {
-            recordFailure(error, keyPath: "routes.upstreams", reportAs: reportAs, note: note)
+            let keyPath = config.defaultRouteIndex.map { "routes[\($0)].upstreams" } ?? "routes.upstreams"
+            recordFailure(error, keyPath: keyPath, reportAs: reportAs, note: note)
         }
     }
 
@@ -73,8 +74,7 @@ struct ConfigBuilder {
     }
 
     func isUnderFailedPath(_ keyPath: String) -> Bool {
-        ancestors(of: keyPath).contains { failedPaths.contains($0) } || failedPaths.contains("routes.upstreams")
-            && keyPath.hasPrefix("routes")
+        ancestors(of: keyPath).contains { failedPaths.contains($0) }
     }
 
     func annotated(_ problem: ConfigProblem) -> ConfigProblem {

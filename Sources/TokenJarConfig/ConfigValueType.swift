@@ -145,6 +145,22 @@ extension ConfigValueType where Value == ListenAddress {
     }
 }
 
+extension ConfigValueType where Value == ListenAddress? {
+    /// An address, or `""` for none (a listener that is off).
+    static var optionalAddress: Self {
+        .scalar("address or \"\"", noun: "an address", parse: { text throws(ConfigValueError) in
+            text.trimmingSpaces().isEmpty ? nil : try ListenAddress(parsing: text)
+        }, render: { $0?.description ?? "" })
+    }
+}
+
+extension ConfigValueType where Value == UpstreamURL {
+    /// An `http(s)://host[:port][/base-path]` URL.
+    static var url: Self {
+        .scalar("URL", noun: "an http(s) URL", parse: UpstreamURL.init(parsing:), render: \.description)
+    }
+}
+
 extension ConfigValueType where Value == StoreURL {
     static var storeURL: Self {
         .scalar("store URL", noun: "a store URL", parse: StoreURL.init(parsing:), render: \.description)
@@ -165,8 +181,7 @@ extension ConfigValueType where Value == HostPattern? {
 extension ConfigValueType where Value == [UpstreamURL] {
     /// A YAML list of upstream URLs, or (from the environment) a comma-separated string of them.
     static var upstreams: Self {
-        let element = ConfigValueType<UpstreamURL>.scalar(
-            "URL", noun: "an http(s) URL", parse: UpstreamURL.init(parsing:), render: \.description)
+        let element = ConfigValueType<UpstreamURL>.url
         return Self(name: "list of URLs", noun: "a list of URLs", parse: { raw, display throws(ValueProblems) in
             let items: [RawValue]
             switch raw.shape {

@@ -41,6 +41,9 @@ public struct UpstreamURL: Sendable, Hashable, CustomStringConvertible {
         if rest.contains(where: { $0.isWhitespace }) {
             throw ConfigValueError("an upstream URL cannot contain spaces")
         }
+        if rest.contains(",") {
+            throw ConfigValueError("an upstream URL cannot contain ',' (commas separate URLs in a list)")
+        }
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = String(rest[..<slash])
         if authority.contains("@") {

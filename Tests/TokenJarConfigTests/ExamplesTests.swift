@@ -13,13 +13,26 @@ import Testing
         #expect(check.ok, "\(check.output)")
     }
 
+    /// Every example in the repository, including ones added later, loads and can serve.
+    @Test(.enabled(if: Self.examplesDirectoryExists))
+    func everyRepositoryExampleLoads() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: Self.examplesDirectory.path)
+            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+        #expect(Set(Fixtures.examples).isSubset(of: names))
+        for name in names.sorted() {
+            let path = Self.examplesDirectory.appendingPathComponent(name).path
+            let check = ConfigCheck.run(path: path, environment: [:])
+            #expect(check.ok, "examples/\(name):\n\(check.output)")
+        }
+    }
+
+    static let examplesDirectory = repositoryRoot.appendingPathComponent("examples")
+    static let examplesDirectoryExists = FileManager.default.fileExists(atPath: examplesDirectory.path)
+
     /// The fixtures are copies of `examples/`; they must not drift apart.
-    @Test(arguments: Fixtures.examples)
+    @Test(.enabled(if: Self.examplesDirectoryExists), arguments: Fixtures.examples)
     func fixtureIsACopyOfTheExample(name: String) throws {
-        let original = repositoryRoot.appendingPathComponent("examples").appendingPathComponent(name)
-        try #require(
-            FileManager.default.fileExists(atPath: original.path),
-            "examples/\(name) not found from \(repositoryRoot.path)")
+        let original = Self.examplesDirectory.appendingPathComponent(name)
         let fixture = try Fixtures.text("examples/\(name)")
         #expect(
             try String(contentsOf: original, encoding: .utf8) == fixture,

@@ -152,6 +152,23 @@ import Testing
         #expect(config == before)
     }
 
+    @Test func genericSettingsReachEveryKeyAndTheDefaultRouteUpstreams() throws {
+        let overrides = ConfigOverrides(settings: [
+            "sessions.idle_timeout": "1d",
+            "routes.upstreams": "http://127.0.0.1:9001,http://127.0.0.1:9002",
+        ])
+        let config = try ConfigLoader.defaults(environment: [:], overrides: overrides)
+        #expect(config.sessions.idleTimeout == .seconds(86_400))
+        #expect(config.routes.first?.upstreams.count == 2)
+    }
+
+    @Test func badUpstreamOverrideIsNamedWithItsPosition() {
+        let found = problems(yaml: "", overrides: ConfigOverrides(upstreams: ["http://127.0.0.1:9000", "tcp://x"]))
+        #expect(found.map(\.description) == [
+            "routes.upstreams[1]: an upstream URL must use http or https, got 'tcp://x' (command line)"
+        ])
+    }
+
     @Test func unknownOverrideKeyIsReported() {
         let found = problems(yaml: "", overrides: ConfigOverrides(settings: ["server.max_conections": "5"]))
         #expect(found.map(\.description) == [

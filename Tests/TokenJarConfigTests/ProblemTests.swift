@@ -202,3 +202,25 @@ import Testing
         #expect(errors.description == "routes[0].mint: expected one of auto, never, got 'sometimes' (line 12)\ninvalid YAML")
     }
 }
+
+/// Types that sections still to come (an admin listener, an API base URL) can use.
+@Suite struct FutureKeyTypeTests {
+    struct Admin: Sendable {
+        var listen: ListenAddress? = nil
+        var apiBase = UpstreamURL(scheme: .https, host: "api.example.com")
+    }
+
+    @Test func optionalAddressAndURL() throws {
+        let listen = ConfigKey<Admin>.key("listen", .optionalAddress, \.listen, doc: "")
+        let apiBase = ConfigKey<Admin>.key("api_base", .url, \.apiBase, doc: "")
+        var admin = Admin()
+        #expect(listen.displayValue(in: admin) == "")
+        try listen.apply(&admin, RawValue(text: "127.0.0.1:9901"))
+        #expect(admin.listen == ListenAddress(host: "127.0.0.1", port: 9901))
+        try listen.apply(&admin, RawValue(text: ""))
+        #expect(admin.listen == nil)
+        try apiBase.apply(&admin, RawValue(text: "https://api.weixin.qq.com"))
+        #expect(apiBase.displayValue(in: admin) == "https://api.weixin.qq.com")
+        #expect(throws: ValueProblems.self) { try apiBase.apply(&admin, RawValue(text: "ftp://x")) }
+    }
+}

@@ -132,6 +132,7 @@ import Testing
         ("http://host:99999", "port must be between 1 and 65535"),
         ("http://ho st", "an upstream URL cannot contain spaces"),
         ("http://host//x", "the base path contains an empty segment"),
+        ("http://host/a,b", "an upstream URL cannot contain ',' (commas separate URLs in a list)"),
     ])
     func rejects(text: String, message: String) {
         #expect(throws: ConfigValueError(message)) { try UpstreamURL(parsing: text) }
