@@ -144,6 +144,24 @@ func fastUTF8<R>(_ s: String, _ body: (Bytes) -> R) -> R {
     return Array(s.utf8).withUnsafeBufferPointer(body)
 }
 
+/// Whether `n` bytes at `a` and `b` are equal (word-wise; avoids a libc call for short runs).
+@inline(__always)
+@usableFromInline
+func bytesEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+    var i = 0
+    while i + 8 <= n {
+        if UnsafeRawPointer(a + i).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self) {
+            return false
+        }
+        i += 8
+    }
+    while i < n {
+        if a[i] != b[i] { return false }
+        i += 1
+    }
+    return true
+}
+
 /// Byte-wise equality of two strings (String's `==` uses Unicode canonical equivalence, which
 /// cookie names, values, domains and paths must not).
 @inline(__always)
@@ -151,38 +169,43 @@ func fastUTF8<R>(_ s: String, _ body: (Bytes) -> R) -> R {
 func utf8Equal(_ a: String, _ b: String) -> Bool {
     if a.utf8.count != b.utf8.count { return false }
     return fastUTF8(a) { pa in
-        fastUTF8(b) { pb in
-            pa.count == 0 || memcmp(pa.baseAddress!, pb.baseAddress!, pa.count) == 0
-        }
+        fastUTF8(b) { pb in Match.equal(pa, pb) }
     }
 }
 
 /// Cookie-path and domain predicates on UTF-8 bytes.
 enum Match {
+    @inline(__always)
+    static func equal(_ a: Bytes, _ b: Bytes) -> Bool {
+        a.count == b.count && (a.count == 0 || bytesEqual(a.baseAddress!, b.baseAddress!, a.count))
+    }
+
     /// RFC 6265bis §5.1.3 domain-match: `host` domain-matches `domain` when they are identical, or
     /// when `domain` is a suffix of `host` preceded by a dot and `host` is a host name (not an IP).
     @inline(__always)
     static func domain(_ host: String, _ domain: String, hostIsIP: Bool) -> Bool {
-        let hc = host.utf8.count, dc = domain.utf8.count
-        if hc == dc { return utf8Equal(host, domain) }
+        fastUTF8(host) { h in fastUTF8(domain) { d in Match.domain(h, d, hostIsIP: hostIsIP) } }
+    }
+
+    @inline(__always)
+    static func domain(_ h: Bytes, _ d: Bytes, hostIsIP: Bool) -> Bool {
+        let hc = h.count, dc = d.count
+        if hc == dc { return equal(h, d) }
         if hostIsIP || dc == 0 || hc <= dc { return false }
-        return fastUTF8(host) { h in
-            fastUTF8(domain) { d in
-                h[hc - dc - 1] == ASCII.dot && memcmp(h.baseAddress! + (hc - dc), d.baseAddress!, dc) == 0
-            }
-        }
+        return h[hc - dc - 1] == ASCII.dot && bytesEqual(h.baseAddress! + (hc - dc), d.baseAddress!, dc)
     }
 
     /// RFC 6265bis §5.1.4 path-match of a request path against a cookie path.
     @inline(__always)
     static func path(_ requestPath: String, _ cookiePath: String) -> Bool {
-        let rc = requestPath.utf8.count, cc = cookiePath.utf8.count
+        fastUTF8(requestPath) { r in fastUTF8(cookiePath) { c in Match.path(r, c) } }
+    }
+
+    @inline(__always)
+    static func path(_ r: Bytes, _ c: Bytes) -> Bool {
+        let rc = r.count, cc = c.count
         if rc < cc || cc == 0 { return false }
-        return fastUTF8(requestPath) { r in
-            fastUTF8(cookiePath) { c in
-                guard memcmp(r.baseAddress!, c.baseAddress!, cc) == 0 else { return false }
-                return rc == cc || c[cc - 1] == ASCII.slash || r[cc] == ASCII.slash
-            }
-        }
+        guard bytesEqual(r.baseAddress!, c.baseAddress!, cc) else { return false }
+        return rc == cc || c[cc - 1] == ASCII.slash || r[cc] == ASCII.slash
     }
 }

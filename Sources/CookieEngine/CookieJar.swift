@@ -211,11 +211,12 @@ public struct CookieJar: Sendable {
         var changes = JarChanges()
         var outcomes: [(setCookie: String, outcome: SetCookieOutcome)] = []
         if now >= nextExpiry { purgeExpired(now: now, into: &changes) }
+        let splitting = policy.splitsFoldedSetCookie
         for value in fieldValues {
             fastUTF8(value) { buf in
-                forEachSetCookieString(buf) { r in
-                    let o = store(buf, r, from: url, now: now, into: &changes)
-                    outcomes.append((buf.string(r), o))
+                CookieJar.forEachSetCookieString(buf, splitting: splitting) { r in
+                    let text = buf.string(r)
+                    store(buf, r, from: url, now: now, into: &changes) { outcomes.append((text, $0)) }
                 }
             }
         }
@@ -224,33 +225,42 @@ public struct CookieJar: Sendable {
 
     @usableFromInline
     mutating func receiveField(_ value: String, from url: CookieURL, now: CookieTime, into changes: inout JarChanges) {
+        let splitting = policy.splitsFoldedSetCookie
         fastUTF8(value) { buf in
-            forEachSetCookieString(buf) { r in _ = store(buf, r, from: url, now: now, into: &changes) }
+            CookieJar.forEachSetCookieString(buf, splitting: splitting) { r in
+                store(buf, r, from: url, now: now, into: &changes, report: nil)
+            }
         }
     }
 
+    /// Static, so that callers mutating the jar inside `body` do not force a copy of it.
     @inline(__always)
-    func forEachSetCookieString(_ buf: Bytes, _ body: (Range<Int>) -> Void) {
-        if policy.splitsFoldedSetCookie {
+    static func forEachSetCookieString(_ buf: Bytes, splitting: Bool, _ body: (Range<Int>) -> Void) {
+        if splitting {
             SetCookieSplitter.forEachPart(buf, body)
         } else {
             body(0..<buf.count)
         }
     }
 
-    /// The storage model (§5.7) for one set-cookie-string.
+    /// The storage model (§5.7) for one set-cookie-string. `report`, when given, hears what
+    /// became of it.
     mutating func store(
-        _ buf: Bytes, _ range: Range<Int>, from url: CookieURL, now: CookieTime, into changes: inout JarChanges
-    ) -> SetCookieOutcome {
+        _ buf: Bytes, _ range: Range<Int>, from url: CookieURL, now: CookieTime, into changes: inout JarChanges,
+        report: ((SetCookieOutcome) -> Void)?
+    ) {
         let limits = policy.limits
         let f: SetCookieFields
         switch SetCookieParser.parse(buf, range.lowerBound, range.upperBound, limits: limits) {
         case .success(let fields): f = fields
-        case .failure(let why): return .ignored(why)
+        case .failure(let why):
+            report?(.ignored(why))
+            return
         }
+        func ignore(_ why: SetCookieRejection) { report?(.ignored(why)) }
         if f.name.isEmpty,
            buf.hasPrefixIgnoringCase(f.value, "__secure-") || buf.hasPrefixIgnoringCase(f.value, "__host-") {
-            return .ignored(.namelessWithPrefix)
+            return ignore(.namelessWithPrefix)
         }
 
         // Expiry: the last Max-Age wins over any Expires; both capped.
@@ -268,16 +278,16 @@ public struct CookieJar: Sendable {
             var d = f.domain
             if !d.isEmpty, buf[d.lowerBound] == ASCII.dot { d = (d.lowerBound + 1)..<d.upperBound }
             if !d.isEmpty {
-                for i in d where buf[i] >= 0x80 { return .ignored(.nonASCIIDomain) }
+                for i in d where buf[i] >= 0x80 { return ignore(.nonASCIIDomain) }
                 let attr = buf.lowercasedString(d)
                 if url.hostIsIPAddress {
                     // An IP host takes only its own address, and the cookie stays host-only.
-                    guard utf8Equal(attr, url.host) else { return .ignored(.ipDomainMismatch) }
+                    guard utf8Equal(attr, url.host) else { return ignore(.ipDomainMismatch) }
                 } else if policy.publicSuffixes.isPublicSuffix(attr) {
                     // A public suffix is refused, unless it is the host itself: then host-only.
-                    guard utf8Equal(attr, url.host) else { return .ignored(.publicSuffixDomain) }
+                    guard utf8Equal(attr, url.host) else { return ignore(.publicSuffixDomain) }
                 } else {
-                    guard Match.domain(url.host, attr, hostIsIP: false) else { return .ignored(.domainMismatch) }
+                    guard Match.domain(url.host, attr, hostIsIP: false) else { return ignore(.domainMismatch) }
                     hostOnly = false
                     domain = attr
                 }
@@ -285,7 +295,7 @@ public struct CookieJar: Sendable {
         }
 
         // Path.
-        let path: String
+        var path: String
         if f.hasPath, !f.path.isEmpty, buf[f.path.lowerBound] == ASCII.slash {
             path = buf.string(f.path)
         } else {
@@ -293,67 +303,82 @@ public struct CookieJar: Sendable {
         }
 
         let secureContext = policy.isSecureContext(url)
-        if f.secure && !secureContext { return .ignored(.secureFromInsecureOrigin) }
-        if f.sameSite == .noRestriction && !f.secure { return .ignored(.sameSiteNoneWithoutSecure) }
-        if buf.hasPrefixIgnoringCase(f.name, "__secure-"), !f.secure { return .ignored(.securePrefix) }
+        if f.secure && !secureContext { return ignore(.secureFromInsecureOrigin) }
+        if f.sameSite == .noRestriction && !f.secure { return ignore(.sameSiteNoneWithoutSecure) }
+        if buf.hasPrefixIgnoringCase(f.name, "__secure-"), !f.secure { return ignore(.securePrefix) }
         if buf.hasPrefixIgnoringCase(f.name, "__host-"),
            !(f.secure && hostOnly && f.hasPath && path.utf8.count == 1 && path.utf8.first == ASCII.slash) {
-            return .ignored(.hostPrefix)
+            return ignore(.hostPrefix)
         }
 
-        let name = buf.string(f.name)
-
-        // "Leave Secure cookies alone": from an insecure origin, a non-secure cookie may neither
-        // overwrite nor shadow a Secure cookie of the same name.
-        if !f.secure && !secureContext {
-            for i in storage.indices where storage[i].secure && utf8Equal(storage[i].name, name) {
-                let c = storage[i]
-                if (Match.domain(c.domain, domain, hostIsIP: false) || Match.domain(domain, c.domain, hostIsIP: false))
-                    && Match.path(path, c.path) {
-                    return .ignored(.secureCookieShadowing)
+        // One pass over the jar, borrowing its strings in place: the cookie with the same key,
+        // and whether a Secure cookie must be left alone ("Leave Secure cookies alone": from an
+        // insecure origin, a non-secure cookie may neither overwrite nor shadow a Secure cookie
+        // of the same name whose domain matches either way and on whose path it would be sent).
+        let nameBytes = UnsafeBufferPointer(rebasing: buf[f.name])
+        let guardSecure = !f.secure && !secureContext
+        var existing = -1
+        var shadowsSecure = false
+        domain.withUTF8 { d in
+            path.withUTF8 { p in
+                storage.withUnsafeMutableBufferPointer { cookies in
+                    for i in 0..<cookies.count {
+                        guard cookies[i].name.withUTF8({ Match.equal($0, nameBytes) }) else { continue }
+                        if guardSecure && cookies[i].secure {
+                            let hit = cookies[i].domain.withUTF8 { cd in
+                                Match.domain(cd, d, hostIsIP: false) || Match.domain(d, cd, hostIsIP: false)
+                            } && cookies[i].path.withUTF8 { cp in Match.path(p, cp) }
+                            if hit {
+                                shadowsSecure = true
+                                return
+                            }
+                        }
+                        if existing < 0, cookies[i].domain.withUTF8({ Match.equal($0, d) }),
+                           cookies[i].path.withUTF8({ Match.equal($0, p) }) {
+                            existing = i
+                            if !guardSecure { return }
+                        }
+                    }
                 }
             }
         }
+        if shadowsSecure { return ignore(.secureCookieShadowing) }
 
-        var existing = -1
-        for i in storage.indices
-        where utf8Equal(storage[i].name, name) && utf8Equal(storage[i].domain, domain) && utf8Equal(storage[i].path, path) {
-            existing = i
-            break
-        }
-
+        let name = buf.string(f.name)
         if let e = expiry, e <= now {
             let key = CookieKey(name: name, domain: domain, path: path)
             if existing >= 0 {
                 storage.remove(at: existing)
                 changes.noteRemove(key)
-                return .deleted(key, existed: true)
             }
-            return .deleted(key, existed: false)
+            report?(.deleted(key, existed: existing >= 0))
+            return
         }
 
-        var cookie = Cookie(
-            name: name, value: buf.string(f.value), domain: domain, path: path, expiry: expiry,
-            creation: now, lastAccess: now, hostOnly: hostOnly, secure: f.secure, httpOnly: f.httpOnly,
-            sameSite: f.sameSite)
         if let e = expiry, e < nextExpiry { nextExpiry = e }
-
         if existing >= 0 {
-            cookie.creation = storage[existing].creation
+            let cookie = Cookie(
+                name: name, value: buf.string(f.value), domain: domain, path: path, expiry: expiry,
+                creation: storage[existing].creation, lastAccess: now, hostOnly: hostOnly, secure: f.secure,
+                httpOnly: f.httpOnly, sameSite: f.sameSite)
             storage[existing] = cookie
             changes.noteUpsert(cookie)
-            return .replaced(cookie)
+            report?(.replaced(cookie))
+            return
         }
 
-        cookie.creation = nextCreation(now)
+        let cookie = Cookie(
+            name: name, value: buf.string(f.value), domain: domain, path: path, expiry: expiry,
+            creation: nextCreation(now), lastAccess: now, hostOnly: hostOnly, secure: f.secure,
+            httpOnly: f.httpOnly, sameSite: f.sameSite)
         // Newest creation: after every cookie whose path is at least as long.
         let len = path.utf8.count
         var at = storage.count
         while at > 0, storage[at - 1].path.utf8.count < len { at -= 1 }
         storage.insert(cookie, at: at)
         changes.noteUpsert(cookie)
+        report?(.stored(cookie))
         enforceLimits(domain: domain, now: now, into: &changes)
-        return .stored(cookie)
     }
 
     @inline(__always)
@@ -459,45 +484,55 @@ public struct CookieJar: Sendable {
         let n = storage.count
         if n == 0 { return nil }
         let secureContext = policy.isSecureContext(url)
-        let host = url.host, path = url.path, hostIsIP = url.hostIsIPAddress
-        return withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { picked -> String? in
-            var k = 0
-            var length = 0
-            storage.withUnsafeMutableBufferPointer { cookies in
-                for i in 0..<n {
-                    if cookies[i].secure && !secureContext { continue }
-                    if cookies[i].hostOnly {
-                        if !utf8Equal(cookies[i].domain, host) { continue }
-                    } else if !Match.domain(host, cookies[i].domain, hostIsIP: hostIsIP) {
-                        continue
-                    }
-                    if !Match.path(path, cookies[i].path) { continue }
-                    cookies[i].lastAccess = now
-                    let nl = cookies[i].name.utf8.count
-                    length += (nl == 0 ? 0 : nl + 1) + cookies[i].value.utf8.count + (k == 0 ? 0 : 2)
-                    picked[k] = i
-                    k += 1
-                }
-            }
-            if k == 0 { return nil }
-            return storage.withUnsafeBufferPointer { cookies in
-                String(unsafeUninitializedCapacity: length) { out in
-                    var o = 0
-                    for j in 0..<k {
-                        if j > 0 {
-                            out[o] = ASCII.semicolon
-                            out[o + 1] = ASCII.space
-                            o += 2
+        let hostIsIP = url.hostIsIPAddress
+        var host = url.host, path = url.path
+        // The cookies' strings are borrowed in place (`withUTF8` through the mutable buffer), so
+        // the pass does no reference counting.
+        return host.withUTF8 { h in
+            path.withUTF8 { p in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { picked -> String? in
+                    storage.withUnsafeMutableBufferPointer { cookies -> String? in
+                        var k = 0
+                        var length = 0
+                        for i in 0..<n {
+                            if cookies[i].secure && !secureContext { continue }
+                            let hostOnly = cookies[i].hostOnly
+                            let domainOK = cookies[i].domain.withUTF8 { d in
+                                hostOnly ? Match.equal(d, h) : Match.domain(h, d, hostIsIP: hostIsIP)
+                            }
+                            if !domainOK { continue }
+                            if !cookies[i].path.withUTF8({ c in Match.path(p, c) }) { continue }
+                            cookies[i].lastAccess = now
+                            let nl = cookies[i].name.withUTF8 { $0.count }
+                            let vl = cookies[i].value.withUTF8 { $0.count }
+                            length += (nl == 0 ? 0 : nl + 1) + vl + (k == 0 ? 0 : 2)
+                            picked[k] = i
+                            k += 1
                         }
-                        let c = picked[j]
-                        if !cookies[c].name.isEmpty {
-                            o += copyUTF8(cookies[c].name, into: out, at: o)
-                            out[o] = ASCII.equals
-                            o += 1
+                        if k == 0 { return nil }
+                        return String(unsafeUninitializedCapacity: length) { out in
+                            var o = 0
+                            for j in 0..<k {
+                                if j > 0 {
+                                    out[o] = ASCII.semicolon
+                                    out[o + 1] = ASCII.space
+                                    o += 2
+                                }
+                                let c = picked[j]
+                                o += cookies[c].name.withUTF8 { src in
+                                    guard src.count > 0 else { return 0 }
+                                    (out.baseAddress! + o).update(from: src.baseAddress!, count: src.count)
+                                    out[o + src.count] = ASCII.equals
+                                    return src.count + 1
+                                }
+                                o += cookies[c].value.withUTF8 { src in
+                                    if src.count > 0 { (out.baseAddress! + o).update(from: src.baseAddress!, count: src.count) }
+                                    return src.count
+                                }
+                            }
+                            return o
                         }
-                        o += copyUTF8(cookies[c].value, into: out, at: o)
                     }
-                    return o
                 }
             }
         }
@@ -523,11 +558,3 @@ public struct CookieJar: Sendable {
     }
 }
 
-@inline(__always)
-func copyUTF8(_ s: String, into out: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
-    fastUTF8(s) { src in
-        let n = src.count
-        if n > 0 { (out.baseAddress! + offset).update(from: src.baseAddress!, count: n) }
-        return n
-    }
-}

@@ -217,7 +217,7 @@ final class RuleTable: Sendable {
                     let s = slots[i]
                     if s.kinds == 0 { return 0 }
                     if s.hash == h, s.length == n,
-                       memcmp(arena.baseAddress! + Int(s.offset), buf.baseAddress! + lo, Int(n)) == 0 {
+                       bytesEqual(arena.baseAddress! + Int(s.offset), buf.baseAddress! + lo, Int(n)) {
                         return s.kinds
                     }
                     i = (i + 1) & mask
