@@ -13,6 +13,7 @@ public final class SQLiteSessionStore: SessionStore {
     public let options: SQLiteStoreOptions
     let writer: SQLiteWriter
     private let readers: SQLiteReaderPool
+    private let fileLock: FileLock
     private let shutDown = NIOLockedValueBox(false)
 
     /// This process is the only writer of the file.
@@ -20,6 +21,9 @@ public final class SQLiteSessionStore: SessionStore {
 
     /// Opens (creating it and its parent directory if needed) and migrates the database at
     /// `path`. Blocks while it does so: call it at startup, not on an event loop.
+    ///
+    /// While open, the store holds an exclusive lock on `PATH-lock`; opening a file that another
+    /// store (in this process or another) has open fails with `StoreError.unavailable`.
     public init(
         path: String, options: SQLiteStoreOptions = SQLiteStoreOptions(),
         logger: Logger = Logger(label: "tokenjar.store.sqlite")
@@ -27,8 +31,16 @@ public final class SQLiteSessionStore: SessionStore {
         self.path = path
         self.options = options
         try Self.createParentDirectory(of: path)
+        let lock = try FileLock(path: path + "-lock")
+        fileLock = lock
         let busy = Int32(clamping: options.busyTimeoutMilliseconds)
-        let writeDB = try SQLiteConnection(path: path, busyTimeoutMilliseconds: busy)
+        let writeDB: SQLiteConnection
+        do {
+            writeDB = try SQLiteConnection(path: path, busyTimeoutMilliseconds: busy)
+        } catch {
+            lock.release()
+            throw error
+        }
         var readDBs: [SQLiteConnection] = []
         do {
             try writeDB.exec("PRAGMA foreign_keys = ON")
@@ -45,6 +57,7 @@ public final class SQLiteSessionStore: SessionStore {
         } catch {
             readDBs.forEach { $0.close() }
             writeDB.close()
+            lock.release()
             throw error
         }
         writer = SQLiteWriter(connection: writeDB, options: options, logger: logger)
@@ -143,5 +156,6 @@ public final class SQLiteSessionStore: SessionStore {
         guard first else { throw StoreError.closed }
         await readers.shutdown()
         await writer.shutdown()
+        fileLock.release()
     }
 }

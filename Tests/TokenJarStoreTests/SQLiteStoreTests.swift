@@ -38,6 +38,17 @@ struct SQLiteStoreTests {
         #expect(try raw.column("SELECT max(version) FROM schema_migrations") == [latest])
     }
 
+    @Test("a file is served by one store at a time")
+    func exclusiveOpen() async throws {
+        defer { cleanup() }
+        let first = try SQLiteSessionStore(path: path)
+        #expect(throws: StoreError.unavailable) { try SQLiteSessionStore(path: path) }
+        try await first.shutdown()
+        let second = try SQLiteSessionStore(path: path)
+        try await second.ping()
+        try await second.shutdown()
+    }
+
     @Test("the database is in WAL mode with foreign keys enforced")
     func walMode() async throws {
         defer { cleanup() }
