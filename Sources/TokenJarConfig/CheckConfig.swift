@@ -23,10 +23,11 @@ public enum ConfigCheck {
     /// `2 routes, 3 upstreams (http://127.0.0.1:9000, ...), store sqlite, listening on 127.0.0.1:8080`
     static func summary(of config: GatewayConfig) -> String {
         let upstreams = config.allUpstreams
+        let upstreamList = upstreams.map(\.description).joined(separator: ", ")
         let routes = config.routes.count
         return [
             "\(routes) route\(routes == 1 ? "" : "s")",
-            "\(upstreams.count) upstream\(upstreams.count == 1 ? "" : "s") (\(upstreams.map(\.description).joined(separator: ", ")))",
+            "\(upstreams.count) upstream\(upstreams.count == 1 ? "" : "s") (\(upstreamList))",
             "store \(config.store.url.kind)",
             "listening on \(config.server.listen)",
         ].joined(separator: ", ")

@@ -54,7 +54,8 @@ extension ConfigBuilder {
             }
             guard let (_, key) = ConfigRegistry.key(at: keyPath) else {
                 let hint = Suggestions.hint(for: keyPath, among: ConfigRegistry.allKeyPaths + ["routes.upstreams"])
-                report(.unknownKey, keyPath: keyPath, line: nil, message: "unknown key '\(keyPath)'\(hint)\(Self.commandLineNote)")
+                report(.unknownKey, keyPath: keyPath, line: nil,
+                       message: "unknown key '\(keyPath)'\(hint)\(Self.commandLineNote)")
                 continue
             }
             set(key, raw: value, keyPath: keyPath, reportAs: keyPath, note: Self.commandLineNote, origin: .commandLine)

@@ -91,12 +91,14 @@ extension GatewayConfig {
             if route.pathPrefix == reserved || route.pathPrefix.hasPrefix(reserved + "/") {
                 problems.append(ConfigProblem(
                     .conflict, keyPath: "\(path).path_prefix",
-                    message: "'\(route.pathPrefix)' lies under server.reserved_prefix '\(reserved)'; no request would reach this route"))
+                    message: "'\(route.pathPrefix)' lies under server.reserved_prefix '\(reserved)'; "
+                        + "no request would reach this route"))
             }
             if let shadow = routes[..<index].firstIndex(where: { $0.shadows(route) }) {
                 problems.append(ConfigProblem(
                     .conflict, keyPath: path,
-                    message: "never reached: routes[\(shadow)] ('\(routes[shadow].name)') comes first and takes every request this route would"))
+                    message: "never reached: routes[\(shadow)] ('\(routes[shadow].name)') comes first "
+                        + "and takes every request this route would"))
             }
         }
         return problems

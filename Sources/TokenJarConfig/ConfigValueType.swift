@@ -81,7 +81,8 @@ extension ConfigValueType where Value == Bool {
 extension ConfigValueType where Value == Int {
     /// A whole number within `range`.
     static func integer(_ range: ClosedRange<Int>) -> Self {
-        let limits = range.upperBound == .max ? "at least \(range.lowerBound)" : "between \(range.lowerBound) and \(range.upperBound)"
+        let limits = range.upperBound == .max
+            ? "at least \(range.lowerBound)" : "between \(range.lowerBound) and \(range.upperBound)"
         return .scalar("integer (\(limits))", noun: "a whole number", parse: { text throws(ConfigValueError) in
             let digits = text.trimmingSpaces().replacingOccurrences(of: "_", with: "")
             guard let value = Int(digits) else { throw ConfigValueError("expected a whole number") }
@@ -198,7 +199,9 @@ extension ConfigValueType where Value == [UpstreamURL] {
                 do throws(ValueProblems) {
                     urls.append(try element.parse(item, display))
                 } catch {
-                    problems += error.items.map { ValueProblem(kind: $0.kind, suffix: "[\(index)]", line: $0.line, message: $0.message) }
+                    problems += error.items.map {
+                        ValueProblem(kind: $0.kind, suffix: "[\(index)]", line: $0.line, message: $0.message)
+                    }
                 }
             }
             guard problems.isEmpty else { throw ValueProblems(problems) }

@@ -23,7 +23,8 @@ public struct CookiesConfig: Sendable, Equatable {
 extension CookiesConfig {
     static let configKeys: [ConfigKey<CookiesConfig>] = [
         .key("public_suffix_list", .string, \.publicSuffixList,
-             doc: "Public-suffix list file; `\"\"` uses Debian's `/usr/share/publicsuffix` file when present, else the bundled copy."),
+             doc: "Public-suffix list file; `\"\"` uses Debian's `/usr/share/publicsuffix` file when present, "
+                + "else the bundled copy."),
         .key("max_per_jar", .integer(1...Int.max), \.maxPerJar, doc: "Most cookies kept for one client token."),
         .key("max_per_domain", .integer(1...Int.max), \.maxPerDomain,
              doc: "Most cookies kept for one domain in one jar; at most `max_per_jar`."),

@@ -87,7 +87,8 @@ public struct RouteConfig: Sendable, Equatable {
 extension RouteConfig {
     static let configKeys: [ConfigKey<RouteConfig>] = [
         .key("name", .routeName, \.name, defaultDoc: "`default`, then `route-N`",
-             doc: "Name for logs and metrics, unique among routes. Defaults to `default` for the first route and `route-N` for `routes[N]`."),
+             doc: "Name for logs and metrics, unique among routes. Defaults to `default` for the first route "
+                + "and `route-N` for `routes[N]`."),
         .key("host", .hostPattern, \.host,
              doc: "`\"\"` for any host, else an exact host (case-insensitive) or a wildcard such as `*.example.com`."),
         .key("path_prefix", .pathPrefix, \.pathPrefix, doc: "Requests whose path starts with this prefix take this route."),
