@@ -56,9 +56,9 @@ enum SQLiteMigrations {
         do {
             let appID = Int32(try db.scalarText("PRAGMA application_id").flatMap { Int32($0) } ?? 0)
             let hasTables = try db.scalarText("SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'") != "0"
-            let hasMigrations = try db.scalarText(
-                "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'") != "0"
-            if appID != applicationID && (appID != 0 || (hasTables && !hasMigrations)) {
+            // The application id is set in the transaction that creates the first tables, so a
+            // file with tables and another (or no) id was written by something else.
+            if appID != applicationID && (appID != 0 || hasTables) {
                 throw StoreError.incompatible
             }
             try db.exec("""

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 /// Which store to use, as given to `--store`:
@@ -12,7 +13,7 @@ public enum StoreSpec: Hashable, Sendable, CustomStringConvertible {
     case postgres(url: String)
 
     public init(parsing text: String) throws {
-        let spec = text.trimmingPrefix(while: \.isWhitespace)
+        let spec = Substring(text.trimmingCharacters(in: .whitespacesAndNewlines))
         let lower = spec.lowercased()
         if lower == "memory" || lower == "memory:" {
             self = .memory

@@ -174,6 +174,10 @@ struct SQLiteStoreTests {
         try RawSQLite(path: other).exec("CREATE TABLE things (x)")
         #expect(throws: StoreError.incompatible) { try SQLiteSessionStore(path: other) }
         #expect(try RawSQLite(path: other).column("SELECT count(*) FROM sqlite_schema") == ["1"])
+        // Another application's schema_migrations table does not make it a session store.
+        let rails = directory.appendingPathComponent("rails.db").path
+        try RawSQLite(path: rails).exec("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY)")
+        #expect(throws: StoreError.incompatible) { try SQLiteSessionStore(path: rails) }
 
         let text = directory.appendingPathComponent("notes.db").path
         try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: text))

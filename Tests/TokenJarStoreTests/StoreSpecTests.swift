@@ -7,6 +7,7 @@ struct StoreSpecTests {
     @Test("parses memory, sqlite and postgres specifications")
     func parsing() throws {
         #expect(try StoreSpec(parsing: "memory") == .memory)
+        #expect(try StoreSpec(parsing: " memory\n") == .memory)
         #expect(try StoreSpec(parsing: "sqlite:data/sessions.db") == .sqlite(path: "data/sessions.db"))
         #expect(try StoreSpec(parsing: "sqlite:/var/lib/tokenjar/s.db") == .sqlite(path: "/var/lib/tokenjar/s.db"))
         #expect(try StoreSpec(parsing: "sqlite:///var/lib/tokenjar/s.db") == .sqlite(path: "/var/lib/tokenjar/s.db"))
