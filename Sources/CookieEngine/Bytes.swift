@@ -120,14 +120,6 @@ extension UnsafeBufferPointer where Element == UInt8 {
     }
 }
 
-/// Runs `body` over the UTF-8 bytes of `s` without copying when the string is native.
-@inline(__always)
-@usableFromInline
-func withUTF8Bytes<R>(_ s: String, _ body: (Bytes) throws -> R) rethrows -> R {
-    var s = s
-    return try s.withUTF8(body)
-}
-
 /// Runs `body` over the UTF-8 bytes of any string-like value.
 @inline(__always)
 func withUTF8Bytes<S: StringProtocol, R>(of s: S, _ body: (Bytes) throws -> R) rethrows -> R {

@@ -75,7 +75,8 @@ public struct CookieURL: Sendable, Hashable, CustomStringConvertible {
     static func canonicalHost(_ raw: String) -> String {
         fastUTF8(raw) { buf in
             let r = buf.trimmedWSP(0, buf.count)
-            var lo = r.lowerBound, hi = r.upperBound
+            let lo = r.lowerBound
+            var hi = r.upperBound
             if lo < hi, buf[lo] == 0x5B {  // [IPv6]:port
                 var k = lo
                 while k < hi, buf[k] != 0x5D { k += 1 }
@@ -93,7 +94,6 @@ public struct CookieURL: Sendable, Hashable, CustomStringConvertible {
                     return "[" + buf.lowercasedString(lo..<hi) + "]"
                 }
             }
-            while lo < hi, buf[lo] == 0x40 { lo += 1 }
             return buf.lowercasedString(lo..<hi)
         }
     }

@@ -30,11 +30,28 @@ public struct PublicSuffixList: Sendable {
 
     /// The copy of the list bundled with this module, if its resource bundle can be found.
     public static let bundled: PublicSuffixList? = {
-        guard let url = Bundle.module.url(forResource: "public_suffix_list", withExtension: "dat"),
+        // SwiftPM's generated `Bundle.module` traps when the bundle is missing (an executable
+        // copied without its `.resources` directory), so look for it first.
+        guard moduleBundleIsPresent,
+              let url = Bundle.module.url(forResource: "public_suffix_list", withExtension: "dat"),
               let list = try? PublicSuffixList(contentsOfFile: url.path)
         else { return nil }
         return PublicSuffixList(table: list.table, source: "bundled")
     }()
+
+    /// Whether this module's resource bundle sits where `Bundle.module` looks first: beside the
+    /// executable (Linux: `tokenjar_CookieEngine.resources`; Darwin: `tokenjar_CookieEngine.bundle`).
+    static var moduleBundleIsPresent: Bool {
+        var bases = [Bundle.main.bundleURL]
+        if let r = Bundle.main.resourceURL { bases.append(r) }
+        for base in bases {
+            for name in ["tokenjar_CookieEngine.resources", "tokenjar_CookieEngine.bundle"]
+            where FileManager.default.fileExists(atPath: base.appendingPathComponent(name).path) {
+                return true
+            }
+        }
+        return false
+    }
 
     /// Parses a list in the publicsuffix.org format.
     public init(text: String) {

@@ -182,7 +182,11 @@ private func describeDecodingError(_ error: any Error) -> String {
 }
 
 private func path(_ codingPath: [any CodingKey]) -> String {
-    codingPath.isEmpty ? "" : " at " + codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    var out = ""
+    for key in codingPath {
+        if let i = key.intValue { out += "[\(i)]" } else { out += (out.isEmpty ? "" : ".") + key.stringValue }
+    }
+    return out.isEmpty ? "" : " at " + out
 }
 
 /// A small JSON writer: strings escaped per RFC 8259 (quote, backslash, control characters);
