@@ -431,24 +431,32 @@ public struct CookieJar: Sendable {
         let overDomain = storage.count > limits.maxCookiesPerDomain && domainCount() > limits.maxCookiesPerDomain
         guard overJar || overDomain else { return }
         purgeExpired(now: now, into: &changes)
+        // §5.7 priority: expired cookies; then, of a domain over its limit, non-Secure cookies
+        // before Secure ones; then any cookie; least recently used first within each.
         while domainCount() > limits.maxCookiesPerDomain {
-            evictLeastRecentlyUsed(into: &changes) { utf8Equal($0.domain, domain) }
+            if !evictLeastRecentlyUsed(into: &changes, where: { !$0.secure && utf8Equal($0.domain, domain) }) {
+                evictLeastRecentlyUsed(into: &changes) { utf8Equal($0.domain, domain) }
+            }
         }
         while storage.count > limits.maxCookiesPerJar {
             evictLeastRecentlyUsed(into: &changes) { _ in true }
         }
     }
 
-    mutating func evictLeastRecentlyUsed(into changes: inout JarChanges, where eligible: (Cookie) -> Bool) {
+    /// Evicts the eligible cookie with the earliest last access (then the earliest creation);
+    /// false when none is eligible.
+    @discardableResult
+    mutating func evictLeastRecentlyUsed(into changes: inout JarChanges, where eligible: (Cookie) -> Bool) -> Bool {
         var victim = -1
         for i in storage.indices where eligible(storage[i]) {
             if victim < 0 { victim = i; continue }
             let a = storage[i], v = storage[victim]
             if a.lastAccess < v.lastAccess || (a.lastAccess == v.lastAccess && a.creation < v.creation) { victim = i }
         }
-        guard victim >= 0 else { return }
+        guard victim >= 0 else { return false }
         changes.noteRemove(storage[victim].key)
         storage.remove(at: victim)
+        return true
     }
 
     // MARK: Sending

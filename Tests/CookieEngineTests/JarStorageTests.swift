@@ -171,6 +171,22 @@ struct JarStorageTests {
         #expect(j.cookies.map(\.name) == ["a", "c", "d"])
     }
 
+    @Test("eviction within a domain takes non-Secure cookies before Secure ones")
+    func evictNonSecureFirst() {
+        let policy = CookiePolicy(limits: CookieLimits(maxCookiesPerDomain: 3, maxCookiesPerJar: 100))
+        var j = CookieJar(policy: policy)
+        j.receive(setCookie: "s1=x; Secure", from: secureSite, now: t0)
+        j.receive(setCookie: "p1=x", from: secureSite, now: t0.plus(1))
+        j.receive(setCookie: "p2=x", from: secureSite, now: t0.plus(2))
+        var changes = j.receive(setCookie: "p3=x", from: secureSite, now: t0.plus(3))
+        #expect(changes.removed.map(\.name) == ["p1"])
+        // With only Secure cookies left to choose from, the least recently used of them goes.
+        j.receive(setCookie: ["s2=x; Secure", "s3=x; Secure"], from: secureSite, now: t0.plus(4))
+        changes = j.receive(setCookie: "s4=x; Secure", from: secureSite, now: t0.plus(5))
+        #expect(changes.removed.map(\.name) == ["s1"])
+        #expect(j.cookies.map(\.name).sorted() == ["s2", "s3", "s4"])
+    }
+
     @Test("eviction: beyond the per-jar limit, least recently used first")
     func evictPerJar() {
         let policy = CookiePolicy(limits: CookieLimits(maxCookiesPerDomain: 10, maxCookiesPerJar: 5))
