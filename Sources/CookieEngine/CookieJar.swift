@@ -203,7 +203,7 @@ public struct CookieJar: Sendable {
         return changes
     }
 
-    /// Like ``receive(setCookie:from:now:)-(some Sequence<String>,_,_)``, but reports what became
+    /// Like `receive(setCookie:from:now:)`, but reports what became
     /// of each set-cookie-string (after splitting), for diagnostics.
     public mutating func receiveExplained(
         setCookie fieldValues: some Sequence<String>, from url: CookieURL, now: CookieTime
