@@ -66,7 +66,13 @@ let package = Package(
             name: "tokenjar",
             dependencies: [
                 "CookieEngine",
+                "TokenJarConfig",
+                "TokenJarGateway",
+                "TokenJarStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Release-mode microbenchmarks of the cookie engine (not tests): `swift run -c release cookie-bench`.
@@ -79,6 +85,16 @@ let package = Package(
         .testTarget(
             name: "TokenJarStoreTests",
             dependencies: ["TokenJarStore", .product(name: "NIOPosix", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "TokenJarGatewayTests",
+            dependencies: [
+                "TokenJarGateway", "TokenJarStore", "CookieEngine",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["Fixtures"]
         ),
         .testTarget(name: "TokenJarConfigTests", dependencies: ["TokenJarConfig"], resources: [.copy("Fixtures")]),
     ]

@@ -1,0 +1,64 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+
+/// Settings of the data plane that do not depend on the route.
+public struct ProxySettings: Sendable, Hashable {
+    /// Header carrying the client token (`X-Session-Token`).
+    public var tokenHeader: String
+    /// Headers that carry the verified identity to the backend; removed from client requests.
+    public var identityHeaders: [String]
+    /// The scheme clients used, for Secure cookies and X-Forwarded-Proto.
+    public var scheme: String
+    /// Trust a client-sent X-Forwarded-Proto (only behind a TLS-terminating proxy).
+    public var trustForwardedProto: Bool
+    /// Paths under this prefix are the gateway's own and never forwarded.
+    public var reservedPrefix: String
+    /// One log line per request.
+    public var accessLog: Bool
+
+    public init(
+        tokenHeader: String = "X-Session-Token", identityHeaders: [String] = ["X-WX-OpenID", "X-WX-UnionID"],
+        scheme: String = "http", trustForwardedProto: Bool = false, reservedPrefix: String = "/_tokenjar",
+        accessLog: Bool = true
+    ) {
+        self.tokenHeader = tokenHeader
+        self.identityHeaders = identityHeaders
+        self.scheme = scheme
+        self.trustForwardedProto = trustForwardedProto
+        self.reservedPrefix = reservedPrefix
+        self.accessLog = accessLog
+    }
+}
+
+/// Everything the connection handlers share. Immutable but for the route table, which a
+/// reload swaps as a whole.
+final class GatewayEnvironment: Sendable {
+    let sessions: SessionManager
+    let settings: ProxySettings
+    let logger: Logger
+    let tokenHeaderLower: String
+    let identityHeadersLower: [String]
+    private let routeTable: NIOLockedValueBox<RouteTable>
+    private let active: NIOLockedValueBox<Int>
+
+    init(sessions: SessionManager, settings: ProxySettings, routes: RouteTable, logger: Logger) {
+        self.sessions = sessions
+        self.settings = settings
+        self.logger = logger
+        self.tokenHeaderLower = settings.tokenHeader.lowercased()
+        self.identityHeadersLower = settings.identityHeaders.map { $0.lowercased() }
+        self.routeTable = NIOLockedValueBox(routes)
+        self.active = NIOLockedValueBox(0)
+    }
+
+    var routes: RouteTable { routeTable.withLockedValue { $0 } }
+
+    func replaceRoutes(_ routes: RouteTable) { routeTable.withLockedValue { $0 = routes } }
+
+    /// Requests between their head and their response's end.
+    var inFlight: Int { active.withLockedValue { $0 } }
+    func exchangeStarted() { active.withLockedValue { $0 += 1 } }
+    func exchangeEnded() { active.withLockedValue { $0 -= 1 } }
+}

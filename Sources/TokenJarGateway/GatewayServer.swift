@@ -1,0 +1,162 @@
+import CookieEngine
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+import TokenJarStore
+
+/// How a gateway process runs: listener, threads, routes, sessions, limits.
+public struct GatewayOptions: Sendable {
+    public var host: String
+    public var port: Int
+    /// Event-loop threads; 0 means one per core.
+    public var eventLoops: Int
+    public var routes: RouteTable
+    public var proxy: ProxySettings
+    public var timeouts: SessionTimeouts
+    public var cookiePolicy: CookiePolicy
+    public var cacheEntries: Int
+    public var sweepInterval: TimeAmount
+    public var shutdownGrace: TimeAmount
+    public var maxHeaderBytes: Int
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, eventLoops: Int = 0, routes: RouteTable,
+        proxy: ProxySettings = ProxySettings(), timeouts: SessionTimeouts = SessionTimeouts(),
+        cookiePolicy: CookiePolicy = .default, cacheEntries: Int = 100_000,
+        sweepInterval: TimeAmount = .seconds(60), shutdownGrace: TimeAmount = .seconds(10),
+        maxHeaderBytes: Int = 32 * 1024
+    ) {
+        self.host = host
+        self.port = port
+        self.eventLoops = eventLoops
+        self.routes = routes
+        self.proxy = proxy
+        self.timeouts = timeouts
+        self.cookiePolicy = cookiePolicy
+        self.cacheEntries = cacheEntries
+        self.sweepInterval = sweepInterval
+        self.shutdownGrace = shutdownGrace
+        self.maxHeaderBytes = maxHeaderBytes
+    }
+}
+
+/// The public listener and its data plane, run as a service: on graceful shutdown it stops
+/// accepting, lets in-flight requests finish up to the grace period, then flushes the store.
+public final class GatewayServer: Service, Sendable {
+    public let options: GatewayOptions
+    let env: GatewayEnvironment
+    private let store: any SessionStore
+    private let group: MultiThreadedEventLoopGroup
+    private let bound: EventLoopPromise<SocketAddress>
+
+    public init(options: GatewayOptions, store: any SessionStore, logger: Logger,
+                clock: any GatewayClock = SystemGatewayClock()) {
+        self.options = options
+        self.store = store
+        let threads = options.eventLoops > 0 ? options.eventLoops : System.coreCount
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let sessions = SessionManager(
+            store: store, policy: options.cookiePolicy, timeouts: options.timeouts, clock: clock,
+            cacheEntries: options.cacheEntries)
+        self.env = GatewayEnvironment(sessions: sessions, settings: options.proxy, routes: options.routes, logger: logger)
+        self.bound = group.any().makePromise(of: SocketAddress.self)
+    }
+
+    /// The address the listener bound (useful with port 0).
+    public var localAddress: SocketAddress {
+        get async throws { try await bound.futureResult.get() }
+    }
+
+    /// Swaps the routes (a reload); requests already under way keep the route they matched.
+    public func replaceRoutes(_ routes: RouteTable) { env.replaceRoutes(routes) }
+
+    /// Requests currently between head and end.
+    public var inFlight: Int { env.inFlight }
+
+    public func run() async throws {
+        let logger = env.logger
+        var pools: [ObjectIdentifier: NIOLoopBound<UpstreamPool>] = [:]
+        for loop in group.makeIterator() {
+            pools[ObjectIdentifier(loop)] = try await loop.submit {
+                NIOLoopBound(UpstreamPool(loop: loop), eventLoop: loop)
+            }.get()
+        }
+        let loopPools = pools
+        let env = self.env
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderListSize = options.maxHeaderBytes
+        limits.maxHeaderFieldSize = options.maxHeaderBytes
+        let decoderLimits = limits
+        let channel: any Channel
+        do {
+            channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 512)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let pool = loopPools[ObjectIdentifier(channel.eventLoop)]!.value
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                            withPipeliningAssistance: true, withErrorHandling: true,
+                            withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
+                        try channel.pipeline.syncOperations.addHandler(ProxyHandler(env: env, pool: pool))
+                    }
+                }
+                .bind(host: options.host, port: options.port)
+                .get()
+        } catch {
+            bound.fail(error)
+            try await group.shutdownGracefully()
+            throw error
+        }
+        bound.succeed(channel.localAddress!)
+        logger.notice("listening", metadata: ["address": "\(channel.localAddress!)"])
+
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await self.sweepLoop() }
+            await withGracefulShutdownHandler {
+                try? await channel.closeFuture.get()
+            } onGracefulShutdown: {
+                channel.close(promise: nil)
+            }
+            tasks.cancelAll()
+        }
+        logger.notice("draining", metadata: ["in_flight": "\(env.inFlight)"])
+        await drain()
+        for loop in group.makeIterator() {
+            try? await loop.submit { loopPools[ObjectIdentifier(loop)]!.value.closeAll() }.get()
+        }
+        do {
+            try await store.shutdown()
+        } catch {
+            logger.error("store shutdown failed", metadata: ["error": "\(error)"])
+        }
+        try await group.shutdownGracefully()
+        logger.notice("stopped")
+    }
+
+    /// Waits until no request is in flight, or the grace period ends.
+    private func drain() async {
+        let end = NIODeadline.now() + options.shutdownGrace
+        while env.inFlight > 0, NIODeadline.now() < end {
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+    }
+
+    private func sweepLoop() async {
+        let interval = UInt64(max(1, options.sweepInterval.nanoseconds))
+        while !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: interval)
+            if Task.isCancelled { return }
+            do {
+                let removed = try await store.sweep(now: env.sessions.clock.nowSeconds())
+                if removed > 0 { env.logger.info("swept expired sessions", metadata: ["count": "\(removed)"]) }
+            } catch {
+                env.logger.warning("sweep failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import CookieEngine
+import Logging
+import NIOCore
+import NIOHTTP1
+import TokenJarStore
+
+extension ProxyHandler: UpstreamDelegate {
+    func upstreamRead(_ part: HTTPClientResponsePart) {
+        switch part {
+        case .head(let head):
+            responseHead(head)
+        case .body(let buffer):
+            touchDeadline()
+            if phase == .committing {
+                heldParts.append(part)
+                return
+            }
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            if !context.channel.isWritable { upstream?.handler.pauseReading() }
+        case .end(let trailers):
+            if phase == .committing {
+                heldParts.append(part)
+                return
+            }
+            responseEnded(trailers)
+        }
+    }
+
+    func upstreamWritabilityChanged(isWritable: Bool) {
+        if isWritable, phase != .idle, phase != .answered { resumeClientReads() }
+    }
+
+    func upstreamClosed(error: (any Error)?) {
+        let conn = upstream
+        upstream = nil
+        switch phase {
+        case .forwarding:
+            cancelTimer()
+            // A keep-alive connection the backend closed just before our request: send an
+            // idempotent request again on a fresh connection when nothing of its body went out.
+            if let conn, conn.reused, bodyBytes == 0, staleRetries < 2, head.method.isIdempotent,
+               let upstreamRequestHead {
+                staleRetries += 1
+                phase = .preparing
+                attempt = max(0, attempt - 1)
+                pendingParts = [.head(upstreamRequestHead)]
+                if requestEnded { pendingParts.append(.end(nil)) }
+                connect(fresh: true)
+                return
+            }
+            respondLocally(.upstreamBroken, close: true)
+        case .committing:
+            // The head arrived; the body did not finish. Hand on what came, then abort.
+            if !heldParts.contains(where: { if case .end = $0 { true } else { false } }) {
+                heldParts.append(.end(nil))
+                upstreamKeepAlive = false
+                keepAlive = false
+            }
+        case .streaming:
+            cancelTimer()
+            // Mid-body reset: the client must not take a truncated body for a whole one.
+            context.close(promise: nil)
+        case .idle, .preparing, .answered:
+            break
+        }
+    }
+
+    private func responseHead(_ upstreamHead: HTTPResponseHead) {
+        guard phase == .forwarding, let route, var session, let cookieURL else { return }
+        if upstreamHead.status.code < 200 && upstreamHead.status != .switchingProtocols {
+            // 1xx interim responses go to the client as they are.
+            context.writeAndFlush(wrapOutboundOut(.head(upstreamHead)), promise: nil)
+            return
+        }
+        upstreamHeadAt = .now()
+        arm(route.bodyIdleTimeout)
+        upstreamKeepAlive = upstreamHead.isKeepAlive
+        var headers = upstreamHead.headers
+        let setCookie = ResponseRewriter.clientHeaders(from: &headers, passSetCookie: route.passSetCookie)
+        if let token = session.mintedToken { headers.replaceOrAdd(name: env.settings.tokenHeader, value: token) }
+        if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
+        var clientHead = HTTPResponseHead(version: head.version, status: upstreamHead.status, headers: headers)
+        clientHead.headers = headers
+        responseStatus = upstreamHead.status.code
+
+        let write = env.sessions.applyResponse(
+            &session, setCookie: setCookie, from: cookieURL, nowMicros: env.sessions.clock.nowMicros())
+        self.session = session
+        guard let write else { return sendResponseHead(clientHead) }
+
+        phase = .committing
+        upstream?.handler.pauseReading()
+        let generation = self.generation
+        env.sessions.commit(write, on: context.eventLoop).assumeIsolated().whenComplete { result in
+            guard generation == self.generation, self.phase == .committing else { return }
+            switch result {
+            case .success:
+                self.sendResponseHead(clientHead)
+                let held = self.heldParts
+                self.heldParts.removeAll()
+                for part in held { self.upstreamRead(part) }
+                if self.phase == .streaming { self.upstream?.handler.resumeReading() }
+            case .failure(let error):
+                self.heldParts.removeAll()
+                self.env.logger.error("jar write failed", metadata: [
+                    "error": "\(error)", "session": "\(write.tokenHash.shortHex)",
+                ])
+                self.abortUpstream()
+                let storeError: GatewayError = (error as? StoreError) == .sessionNotFound ? .sessionRevoked : .storeUnavailable
+                self.respondLocally(storeError, close: !self.requestEnded)
+            }
+        }
+    }
+
+    private func sendResponseHead(_ clientHead: HTTPResponseHead) {
+        phase = .streaming
+        responseHeadSent = true
+        context.write(wrapOutboundOut(.head(clientHead)), promise: nil)
+    }
+
+    private func responseEnded(_ trailers: HTTPHeaders?) {
+        cancelTimer()
+        let conn = upstream
+        upstream = nil
+        if let conn {
+            if upstreamKeepAlive && requestEnded { pool.release(conn) } else { conn.channel.close(promise: nil) }
+        }
+        let close = !keepAlive || !requestEnded
+        let promise: EventLoopPromise<Void>? = close ? context.eventLoop.makePromise() : nil
+        context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: promise)
+        if let promise {
+            let context = self.context!
+            promise.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+        finishExchange(logged: true)
+    }
+
+    // MARK: timers
+
+    /// Sets the deadline of the current wait (response head, then body idle).
+    func arm(_ timeout: TimeAmount) {
+        deadline = .now() + timeout
+        guard timer == nil else { return }
+        schedule(in: timeout)
+    }
+
+    func touchDeadline() {
+        guard let route, deadline != nil else { return }
+        deadline = .now() + route.bodyIdleTimeout
+    }
+
+    private func schedule(in amount: TimeAmount) {
+        let generation = self.generation
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: amount) {
+            self.timer = nil
+            guard generation == self.generation, let deadline = self.deadline else { return }
+            let now = NIODeadline.now()
+            if now < deadline { return self.schedule(in: deadline - now) }
+            self.timedOut()
+        }
+    }
+
+    func cancelTimer() {
+        deadline = nil
+        timer?.cancel()
+        timer = nil
+    }
+
+    private func timedOut() {
+        deadline = nil
+        env.logger.warning("backend timed out", metadata: ["route": "\(route?.name ?? "-")"])
+        abortUpstream()
+        if responseHeadSent {
+            context.close(promise: nil)
+        } else {
+            respondLocally(.upstreamTimeout, close: true)
+        }
+    }
+
+    /// Drops the upstream connection of the current exchange; it is never reused.
+    func abortUpstream() {
+        cancelTimer()
+        guard let conn = upstream else { return }
+        upstream = nil
+        conn.handler.delegate = nil
+        conn.channel.close(promise: nil)
+    }
+}

@@ -1,0 +1,304 @@
+import CookieEngine
+import Logging
+import NIOCore
+import NIOHTTP1
+import TokenJarStore
+
+/// The data plane for one client connection: resolves the session, forwards the request to a
+/// backend instance, applies the response's cookies to the jar, holds the response head until
+/// the jar update is durable, and streams bodies both ways with backpressure.
+///
+/// All state lives on the connection's event loop; upstream connections come from the same
+/// loop's pool, so nothing here takes a lock or hops threads.
+final class ProxyHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    enum Phase {
+        /// Waiting for a request head.
+        case idle
+        /// Head received; finding the session or connecting to the backend.
+        case preparing
+        /// Request head sent to the backend; waiting for its response head.
+        case forwarding
+        /// Response head received; holding it until the jar write commits.
+        case committing
+        /// Response head sent; streaming the response body.
+        case streaming
+        /// The gateway answered itself; the rest of the request body is discarded.
+        case answered
+    }
+
+    let env: GatewayEnvironment
+    let pool: UpstreamPool
+    var context: ChannelHandlerContext!
+    var clientAddress: String?
+
+    // The current exchange.
+    var phase: Phase = .idle
+    var generation = 0
+    var head: HTTPRequestHead!
+    var route: RouteSpec?
+    var session: ActiveSession?
+    var cookieURL: CookieURL?
+    var keepAlive = true
+    var requestEnded = false
+    var bodyBytes = 0
+    var pendingParts: [HTTPClientRequestPart] = []
+    var upstream: UpstreamConnection?
+    var upstreamRequestHead: HTTPRequestHead?
+    var instanceOrder: [Int] = []
+    var attempt = 0
+    var staleRetries = 0
+    var responseHeadSent = false
+    var heldParts: [HTTPClientResponsePart] = []
+    var responseStatus: UInt = 0
+    var upstreamKeepAlive = true
+    var startedAt: NIODeadline = .now()
+    var upstreamStartedAt: NIODeadline?
+    var upstreamHeadAt: NIODeadline?
+    var deadline: NIODeadline?
+    var timer: Scheduled<Void>?
+
+    // Reads from the client, paused for backpressure.
+    var readPaused = false
+    var readPending = false
+
+    init(env: GatewayEnvironment, pool: UpstreamPool) {
+        self.env = env
+        self.pool = pool
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        clientAddress = context.channel.remoteAddress?.ipAddress
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if phase != .idle { abortUpstream() }
+        finishExchange(logged: false)
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { upstream?.handler.resumeReading() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if readPaused { readPending = true } else { context.read() }
+    }
+
+    func pauseClientReads() { readPaused = true }
+
+    func resumeClientReads() {
+        guard readPaused else { return }
+        readPaused = false
+        if readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError, phase == .idle || !responseHeadSent {
+            respondLocally(.badRequest, close: true)
+        } else {
+            abortUpstream()
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: request side
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            startExchange(head)
+        case .body(let buffer):
+            bodyBytes += buffer.readableBytes
+            if let route, bodyBytes > route.maxBodyBytes, phase != .answered {
+                bodyTooLarge()
+                return
+            }
+            forwardRequestPart(.body(.byteBuffer(buffer)))
+        case .end(let trailers):
+            requestEnded = true
+            forwardRequestPart(.end(trailers))
+        }
+    }
+
+    private func startExchange(_ head: HTTPRequestHead) {
+        generation &+= 1
+        env.exchangeStarted()
+        self.head = head
+        phase = .preparing
+        startedAt = .now()
+        keepAlive = head.isKeepAlive
+        requestEnded = false
+        bodyBytes = 0
+        responseHeadSent = false
+        attempt = 0
+        staleRetries = 0
+
+        let uri = head.uri
+        let path = uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[..<$0] } ?? Substring(uri)
+        guard path.first == "/" else { return respondLocally(.badRequest, close: true) }
+        let hostHeader = head.headers.first(name: "host") ?? ""
+        let host = Self.hostWithoutPort(hostHeader)
+
+        if path.hasPrefix(env.settings.reservedPrefix) {
+            return respondLocally(.notFound, close: false)
+        }
+        guard let route = env.routes.route(host: host, path: path) else {
+            return respondLocally(.noRoute, close: false)
+        }
+        self.route = route
+        if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > route.maxBodyBytes {
+            return respondLocally(.bodyTooLarge, close: true)
+        }
+
+        let nowMicros = env.sessions.clock.nowMicros()
+        let now = nowMicros / 1_000_000
+        let token = head.headers.first(name: env.tokenHeaderLower)
+        if let token, SessionToken.isWellFormed(token) {
+            let hash = SessionToken.hash(token)
+            if let cached = env.sessions.cached(hash, now: now) {
+                return sessionReady(cached)
+            }
+            pauseClientReads()
+            let generation = self.generation
+            env.sessions.load(hash, now: now, on: context.eventLoop).assumeIsolated().whenComplete { result in
+                guard generation == self.generation, self.phase == .preparing else { return }
+                self.resumeClientReads()
+                switch result {
+                case .success(let session?): self.sessionReady(session)
+                case .success(nil): self.noValidToken(now: now)
+                case .failure(let error):
+                    self.env.logger.error("session load failed", metadata: ["error": "\(error)"])
+                    self.respondLocally(.storeUnavailable, close: false)
+                }
+            }
+            return
+        }
+        noValidToken(now: now)
+    }
+
+    private func noValidToken(now: Int64) {
+        guard let route, route.mintTokens else { return respondLocally(.tokenRequired, close: false) }
+        sessionReady(env.sessions.mint(now: now))
+    }
+
+    private func sessionReady(_ session: ActiveSession) {
+        guard let route else { return }
+        self.session = session
+        var session = session
+        let host = head.headers.first(name: "host") ?? route.upstreams[0].host
+        var scheme = env.settings.scheme
+        if env.settings.trustForwardedProto, let proto = head.headers.first(name: "x-forwarded-proto") {
+            scheme = proto.lowercased() == "https" ? "https" : "http"
+        }
+        let upstream0 = route.upstreams[0]
+        let target = route.upstreamTarget(for: head.uri, upstream: upstream0)
+        let targetPath = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(target[..<$0]) } ?? target
+        let url = CookieURL(isSecure: scheme == "https", host: host, path: targetPath)
+        cookieURL = url
+        let cookie = env.sessions.cookieHeader(&session, for: url, nowMicros: env.sessions.clock.nowMicros())
+        self.session = session
+
+        let identity = session.identity.map { (openID: $0.openID, unionID: $0.unionID) }
+        let isChunked = head.headers[canonicalForm: "transfer-encoding"].contains { $0.lowercased() == "chunked" }
+        let ctx = ForwardingContext(
+            tokenHeader: env.tokenHeaderLower, identityHeaders: env.identityHeadersLower,
+            clientAddress: clientAddress, scheme: scheme, host: head.headers.first(name: "host"),
+            cookie: cookie, dropClientCookies: route.dropClientCookies, chunkedBody: isChunked,
+            identity: identity)
+        let headers = RequestRewriter.upstreamHeaders(from: head.headers, ctx)
+        let upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: target, headers: headers)
+        upstreamRequestHead = upstreamHead
+        pendingParts.insert(.head(upstreamHead), at: 0)
+        instanceOrder = route.instanceOrder(for: session.hash)
+        connect()
+    }
+
+    /// Connects to the next instance in the session's order; fails over on connect errors.
+    func connect(fresh: Bool = false) {
+        guard let route, attempt < instanceOrder.count else {
+            return respondLocally(.upstreamUnreachable, close: !requestEnded)
+        }
+        let instance = route.upstreams[instanceOrder[attempt]]
+        attempt += 1
+        pauseClientReads()
+        let generation = self.generation
+        pool.acquire(instance, connectTimeout: route.connectTimeout, fresh: fresh).assumeIsolated().whenComplete { result in
+            guard generation == self.generation, self.phase == .preparing else {
+                if case .success(let conn) = result { self.pool.release(conn) }
+                return
+            }
+            switch result {
+            case .success(let conn): self.attach(conn, route: route)
+            case .failure:
+                self.env.logger.warning("backend unreachable", metadata: ["upstream": "\(instance)"])
+                self.connect()
+            }
+        }
+    }
+
+    private func attach(_ conn: UpstreamConnection, route: RouteSpec) {
+        upstream = conn
+        conn.handler.delegate = self
+        phase = .forwarding
+        upstreamStartedAt = .now()
+        // Rewrite the target for this instance's base path.
+        if case .head(var h) = pendingParts.first, !conn.upstream.basePath.isEmpty || attempt > 1 {
+            h.uri = route.upstreamTarget(for: head.uri, upstream: conn.upstream)
+            pendingParts[0] = .head(h)
+        }
+        for part in pendingParts { conn.write(part, flush: false) }
+        pendingParts.removeAll(keepingCapacity: true)
+        conn.channel.flush()
+        arm(route.responseTimeout)
+        if conn.channel.isWritable { resumeClientReads() }
+    }
+
+    private func forwardRequestPart(_ part: HTTPClientRequestPart) {
+        switch phase {
+        case .idle, .answered:
+            if case .end = part, phase == .answered { completeLocalAnswer() }
+        case .preparing:
+            pendingParts.append(part)
+            pauseClientReads()
+        case .forwarding, .committing, .streaming:
+            guard let upstream else { return }
+            upstream.write(part, flush: true)
+            if !upstream.channel.isWritable { pauseClientReads() }
+        }
+    }
+
+    private func bodyTooLarge() {
+        if responseHeadSent {
+            abortUpstream()
+            context.close(promise: nil)
+        } else {
+            abortUpstream()
+            respondLocally(.bodyTooLarge, close: true)
+        }
+    }
+
+    static func hostWithoutPort(_ host: String) -> Substring {
+        let h = Substring(host)
+        if h.first == "[" { return h.firstIndex(of: "]").map { h[...$0] } ?? h }
+        return h.firstIndex(of: ":").map { h[..<$0] } ?? h
+    }
+}
+
+extension HTTPMethod {
+    /// Methods a proxy may send again after a connection failure (RFC 9110 §9.2.2).
+    var isIdempotent: Bool {
+        switch self {
+        case .GET, .HEAD, .OPTIONS, .TRACE, .PUT, .DELETE: true
+        default: false
+        }
+    }
+}

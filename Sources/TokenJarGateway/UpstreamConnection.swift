@@ -1,0 +1,173 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// What a proxied exchange hears from its upstream connection. Called on the connection's loop.
+protocol UpstreamDelegate: AnyObject {
+    func upstreamRead(_ part: HTTPClientResponsePart)
+    func upstreamWritabilityChanged(isWritable: Bool)
+    func upstreamClosed(error: (any Error)?)
+}
+
+/// The handler at the end of an upstream channel's pipeline: hands response parts to the
+/// exchange that currently owns the connection, and lets that exchange pause reads.
+final class UpstreamHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    weak var delegate: (any UpstreamDelegate)?
+    /// Called when the channel closes while it sits idle in the pool.
+    var onClose: (() -> Void)?
+    private var readPaused = false
+    private var readPending = false
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if let delegate {
+            delegate.upstreamRead(part)
+        } else {
+            // Bytes on an idle connection: the backend is confused; never reuse it.
+            context.close(promise: nil)
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        delegate?.upstreamWritabilityChanged(isWritable: context.channel.isWritable)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let delegate = self.delegate
+        self.delegate = nil
+        delegate?.upstreamClosed(error: nil)
+        onClose?()
+        onClose = nil
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let delegate = self.delegate
+        self.delegate = nil
+        delegate?.upstreamClosed(error: error)
+        context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if readPaused {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// Stops reading from the backend (the client is not keeping up, or a commit is pending).
+    func pauseReading() { readPaused = true }
+
+    /// Resumes reading and issues a read that was held back.
+    func resumeReading() {
+        guard readPaused else { return }
+        readPaused = false
+        if readPending, let context {
+            readPending = false
+            context.read()
+        }
+    }
+}
+
+/// A keep-alive connection to one backend instance.
+final class UpstreamConnection {
+    let channel: any Channel
+    let handler: UpstreamHandler
+    let upstream: Upstream
+    /// Whether the connection has carried a request before (a stale keep-alive may fail).
+    var reused = false
+
+    init(channel: any Channel, handler: UpstreamHandler, upstream: Upstream) {
+        self.channel = channel
+        self.handler = handler
+        self.upstream = upstream
+    }
+
+    func write(_ part: HTTPClientRequestPart, flush: Bool) {
+        if flush {
+            channel.writeAndFlush(part, promise: nil)
+        } else {
+            channel.write(part, promise: nil)
+        }
+    }
+}
+
+/// Keep-alive connections to backends, owned by one event loop and only touched on it: no
+/// locks on the hot path.
+final class UpstreamPool {
+    let loop: any EventLoop
+    private var idle: [Upstream: [UpstreamConnection]] = [:]
+    private let maxIdlePerUpstream: Int
+    private var closed = false
+
+    init(loop: any EventLoop, maxIdlePerUpstream: Int = 128) {
+        self.loop = loop
+        self.maxIdlePerUpstream = maxIdlePerUpstream
+    }
+
+    /// An idle connection to `upstream`, or a new one.
+    func acquire(_ upstream: Upstream, connectTimeout: TimeAmount, fresh: Bool = false) -> EventLoopFuture<UpstreamConnection> {
+        loop.preconditionInEventLoop()
+        while !fresh, var list = idle[upstream], let conn = list.popLast() {
+            idle[upstream] = list
+            conn.handler.onClose = nil
+            if conn.channel.isActive {
+                conn.reused = true
+                return loop.assumeIsolated().makeSucceededFuture(conn)
+            }
+        }
+        return connect(upstream, timeout: connectTimeout)
+    }
+
+    /// Returns a connection whose exchange completed cleanly and that may be reused.
+    func release(_ conn: UpstreamConnection) {
+        loop.preconditionInEventLoop()
+        conn.handler.delegate = nil
+        conn.handler.resumeReading()
+        guard !closed, conn.channel.isActive, idle[conn.upstream, default: []].count < maxIdlePerUpstream else {
+            conn.channel.close(promise: nil)
+            return
+        }
+        conn.handler.onClose = { [weak self, weak conn] in
+            guard let self, let conn else { return }
+            self.idle[conn.upstream]?.removeAll { $0 === conn }
+        }
+        idle[conn.upstream, default: []].append(conn)
+    }
+
+    /// Closes every idle connection; later releases close their connection.
+    func closeAll() {
+        closed = true
+        let all = idle.values.flatMap { $0 }
+        idle.removeAll()
+        for conn in all { conn.channel.close(promise: nil) }
+    }
+
+    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+
+    private func connect(_ upstream: Upstream, timeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
+        ClientBootstrap(group: loop)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.autoRead, value: true)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
+                }
+            }
+            .connect(host: upstream.host, port: upstream.port)
+            .flatMapThrowing { channel in
+                let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+                return UpstreamConnection(channel: channel, handler: handler, upstream: upstream)
+            }
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TokenJarConfig
+import TokenJarGateway
+import TokenJarStore
+
+/// Flags shared by the commands that run a gateway.
+struct GatewayFlags: ParsableArguments {
+    @Option(help: "Public listener, HOST:PORT (server.listen).")
+    var listen: String?
+
+    @Option(help: "Backend instance URL, http://HOST:PORT[/base]; repeat for several instances of one backend.")
+    var upstream: [String] = []
+
+    @Option(help: "Session store: memory | sqlite:PATH | postgres://user@host:port/db (store.url).")
+    var store: String?
+
+    @Option(name: .customLong("token-header"), help: "Header that carries the client token (server.token_header).")
+    var tokenHeader: String?
+
+    @Option(help: "YAML configuration file; flags override it, and TOKENJAR_<SECTION>_<KEY> variables override the file.")
+    var config: String?
+
+    /// Defaults < file < environment < flags.
+    func load() throws -> GatewayConfig {
+        let env = ProcessInfo.processInfo.environment
+        var cfg: GatewayConfig
+        do {
+            cfg = try config.map { try ConfigLoader.load(file: $0, environment: env) } ?? ConfigLoader.defaults(environment: env)
+        } catch let errors as ConfigErrors {
+            throw ValidationError(errors.problems.map { ($0.description) }.joined(separator: "\n"))
+        }
+        do {
+            if let listen { cfg.server.listen = try ListenAddress(parsing: listen) }
+            if let store { cfg.store.url = try StoreURL(parsing: store) }
+            if let tokenHeader { cfg.server.tokenHeader = tokenHeader }
+            if !upstream.isEmpty {
+                _ = cfg.setDefaultRouteUpstreams(try upstream.map { try UpstreamURL(parsing: $0) })
+            }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        return cfg
+    }
+}
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the gateway: one cookie jar per client token, in front of a cookie-session backend.",
+        discussion: """
+            Quick start:  tokenjar serve --listen 127.0.0.1:8080 --upstream http://127.0.0.1:9000
+            The store defaults to a SQLite file (store.url, "sqlite:tokenjar.db"). SIGTERM or SIGINT
+            stop accepting, let in-flight requests finish (server.shutdown_grace) and flush the store.
+            """)
+
+    @OptionGroup var flags: GatewayFlags
+
+    func run() async throws {
+        let cfg = try flags.load()
+        guard !cfg.routes.isEmpty, cfg.routes.allSatisfy({ !$0.upstreams.isEmpty }) else {
+            throw ValidationError("no upstream: give --upstream URL or routes in --config")
+        }
+        let logger = Bootstrap.logger(cfg.log)
+        let options = try GatewayOptions(config: cfg)
+        let store = try StoreFactory.open(cfg.store, logger: logger)
+        logger.notice("starting", metadata: [
+            "store": "\(cfg.store.url)", "routes": "\(cfg.routes.count)",
+            "upstreams": "\(cfg.allUpstreams.map(\.description).joined(separator: ","))",
+        ])
+        let server = GatewayServer(options: options, store: store, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+enum Bootstrap {
+    /// Configures swift-log once, from the log section, and returns the gateway's logger.
+    static func logger(_ config: LogConfig) -> Logger {
+        let json = config.format == .json
+        let level = Logger.Level(rawValue: config.level.rawValue) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "tokenjar")
+    }
+}

@@ -1,0 +1,122 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A request as the backend received it.
+struct ReceivedRequest: Sendable {
+    var method: HTTPMethod
+    var uri: String
+    var headers: HTTPHeaders
+    var body: String
+}
+
+/// What the test backend answers.
+struct BackendResponse: Sendable {
+    var status: HTTPResponseStatus = .ok
+    var headers: [(String, String)] = []
+    var body: String = "ok"
+    /// Wait this long before the head.
+    var delay: TimeAmount = .zero
+    /// Send the head and part of the body, then reset the connection.
+    var resetMidBody = false
+}
+
+/// An in-process HTTP backend on loopback, port 0, that records every request and answers
+/// through a closure.
+final class TestBackend: Sendable {
+    let channel: any Channel
+    private let received: NIOLockedValueBox<[ReceivedRequest]>
+
+    var port: Int { channel.localAddress!.port! }
+    var requests: [ReceivedRequest] { received.withLockedValue { $0 } }
+
+    static func start(
+        group: any EventLoopGroup,
+        _ respond: @escaping @Sendable (ReceivedRequest) -> BackendResponse
+    ) async throws -> TestBackend {
+        let box = NIOLockedValueBox<[ReceivedRequest]>([])
+        let children = NIOLockedValueBox<[any Channel]>([])
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                children.withLockedValue { $0.append(channel) }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(BackendHandler(record: box, respond: respond))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0)
+            .get()
+        return TestBackend(channel: channel, received: box, children: children)
+    }
+
+    private let children: NIOLockedValueBox<[any Channel]>
+
+    private init(channel: any Channel, received: NIOLockedValueBox<[ReceivedRequest]>, children: NIOLockedValueBox<[any Channel]>) {
+        self.channel = channel
+        self.received = received
+        self.children = children
+    }
+
+    /// Stops listening and closes every accepted connection, as a dying backend would.
+    func stop() async {
+        try? await channel.close()
+        for child in children.withLockedValue({ $0 }) { try? await child.close() }
+    }
+}
+
+private final class BackendHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let record: NIOLockedValueBox<[ReceivedRequest]>
+    let respond: @Sendable (ReceivedRequest) -> BackendResponse
+    var head: HTTPRequestHead?
+    var body = ""
+
+    init(record: NIOLockedValueBox<[ReceivedRequest]>, respond: @escaping @Sendable (ReceivedRequest) -> BackendResponse) {
+        self.record = record
+        self.respond = respond
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            body = ""
+        case .body(let b):
+            body += String(buffer: b)
+        case .end:
+            guard let head else { return }
+            let request = ReceivedRequest(method: head.method, uri: head.uri, headers: head.headers, body: body)
+            record.withLockedValue { $0.append(request) }
+            let response = respond(request)
+            let version = head.version
+            let send = {
+                var headers = HTTPHeaders()
+                for (n, v) in response.headers { headers.add(name: n, value: v) }
+                if response.resetMidBody {
+                    headers.add(name: "Content-Length", value: String(response.body.utf8.count * 4))
+                } else {
+                    headers.add(name: "Content-Length", value: String(response.body.utf8.count))
+                }
+                context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))), promise: nil)
+                context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: response.body)))), promise: nil)
+                if response.resetMidBody {
+                    context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(20)) {
+                        context.close(promise: nil)
+                    }
+                    return
+                }
+                context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+            }
+            if response.delay > .zero {
+                context.eventLoop.assumeIsolated().scheduleTask(in: response.delay) { send() }
+            } else {
+                send()
+            }
+            self.head = nil
+        }
+    }
+}
