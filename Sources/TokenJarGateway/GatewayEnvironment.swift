@@ -37,15 +37,18 @@ public struct ProxySettings: Sendable, Hashable {
 final class GatewayEnvironment: Sendable {
     let sessions: SessionManager
     let settings: ProxySettings
+    let endpoints: (any GatewayEndpoints)?
     let logger: Logger
     let tokenHeaderLower: String
     let identityHeadersLower: [String]
     private let routeTable: NIOLockedValueBox<RouteTable>
     private let active: NIOLockedValueBox<Int>
 
-    init(sessions: SessionManager, settings: ProxySettings, routes: RouteTable, logger: Logger) {
+    init(sessions: SessionManager, settings: ProxySettings, routes: RouteTable, logger: Logger,
+         endpoints: (any GatewayEndpoints)?) {
         self.sessions = sessions
         self.settings = settings
+        self.endpoints = endpoints
         self.logger = logger
         self.tokenHeaderLower = settings.tokenHeader.lowercased()
         self.identityHeadersLower = settings.identityHeaders.map { $0.lowercased() }

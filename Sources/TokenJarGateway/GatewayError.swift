@@ -7,6 +7,7 @@ public struct GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
     private enum Kind: Hashable, Sendable {
         case badRequest
         case tokenRequired
+        case loginRequired
         case sessionRevoked
         case notFound
         case noRoute
@@ -22,6 +23,7 @@ public struct GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public static let badRequest = GatewayError(kind: .badRequest)
     public static let tokenRequired = GatewayError(kind: .tokenRequired)
+    public static let loginRequired = GatewayError(kind: .loginRequired)
     public static let sessionRevoked = GatewayError(kind: .sessionRevoked)
     public static let notFound = GatewayError(kind: .notFound)
     public static let noRoute = GatewayError(kind: .noRoute)
@@ -36,7 +38,7 @@ public struct GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
     public var status: HTTPResponseStatus {
         switch kind {
         case .badRequest: .badRequest
-        case .tokenRequired, .sessionRevoked: .unauthorized
+        case .tokenRequired, .loginRequired, .sessionRevoked: .unauthorized
         case .notFound, .noRoute: .notFound
         case .bodyTooLarge: .payloadTooLarge
         case .upstreamUnreachable, .upstreamBroken: .badGateway
@@ -50,6 +52,7 @@ public struct GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         switch kind {
         case .badRequest: "bad_request"
         case .tokenRequired: "token_required"
+        case .loginRequired: "login_required"
         case .sessionRevoked: "session_revoked"
         case .notFound: "not_found"
         case .noRoute: "no_route"
@@ -67,6 +70,7 @@ public struct GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         switch kind {
         case .badRequest: "The request is malformed."
         case .tokenRequired: "This route needs a valid session token."
+        case .loginRequired: "This route needs a logged-in session; log in again."
         case .sessionRevoked: "The session was revoked; start a new one."
         case .notFound: "No such gateway endpoint."
         case .noRoute: "No route matches this request."

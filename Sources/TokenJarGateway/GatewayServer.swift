@@ -52,7 +52,7 @@ public final class GatewayServer: Service, Sendable {
     private let bound: EventLoopPromise<SocketAddress>
 
     public init(options: GatewayOptions, store: any SessionStore, logger: Logger,
-                clock: any GatewayClock = SystemGatewayClock()) {
+                clock: any GatewayClock = SystemGatewayClock(), endpoints: (any GatewayEndpoints)? = nil) {
         self.options = options
         self.store = store
         let threads = options.eventLoops > 0 ? options.eventLoops : System.coreCount
@@ -60,7 +60,8 @@ public final class GatewayServer: Service, Sendable {
         let sessions = SessionManager(
             store: store, policy: options.cookiePolicy, timeouts: options.timeouts, clock: clock,
             cacheEntries: options.cacheEntries)
-        self.env = GatewayEnvironment(sessions: sessions, settings: options.proxy, routes: options.routes, logger: logger)
+        self.env = GatewayEnvironment(
+            sessions: sessions, settings: options.proxy, routes: options.routes, logger: logger, endpoints: endpoints)
         self.bound = group.any().makePromise(of: SocketAddress.self)
     }
 

@@ -7,6 +7,46 @@ extension ProxyHandler {
     /// set, or the request body is still arriving and cannot be trusted, the connection closes
     /// after the answer.
     func respondLocally(_ error: GatewayError, close: Bool) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+        headers.add(name: "Cache-Control", value: "no-store")
+        writeLocal(status: error.status, headers: headers, body: ByteBuffer(string: error.jsonBody), close: close)
+    }
+
+    /// Runs a gateway endpoint off the event loop and writes its answer.
+    func dispatchEndpoint() {
+        guard let endpoints = env.endpoints else { return respondLocally(.notFound, close: false) }
+        let uri = head.uri
+        let queryStart = uri.utf8.firstIndex(of: UInt8(ascii: "?"))
+        let path = queryStart.map { String(uri[..<$0]) } ?? uri
+        let token = head.headers.first(name: env.tokenHeaderLower).flatMap { SessionToken.isWellFormed($0) ? $0 : nil }
+        let request = EndpointRequest(
+            method: head.method, path: String(path.dropFirst(env.settings.reservedPrefix.utf8.count)),
+            query: queryStart.map { String(uri[uri.index(after: $0)...]) } ?? "",
+            headers: head.headers, body: endpointBody, token: token, clientAddress: clientAddress)
+        endpointBody = ByteBuffer()
+        let sessions = GatewaySessions(manager: env.sessions, eventLoop: context.eventLoop)
+        let generation = self.generation
+        pauseClientReads()
+        context.eventLoop.makeFutureWithTask {
+            await endpoints.handle(request, sessions: sessions)
+        }.assumeIsolated().whenComplete { result in
+            guard generation == self.generation, self.phase == .endpoint else { return }
+            switch result {
+            case .success(let response?):
+                var headers = response.headers
+                if let token = response.token { headers.replaceOrAdd(name: self.env.settings.tokenHeader, value: token) }
+                self.writeLocal(status: response.status, headers: headers, body: response.body, close: false)
+            case .success(nil):
+                self.respondLocally(.notFound, close: false)
+            case .failure:
+                self.respondLocally(.storeUnavailable, close: false)
+            }
+        }
+    }
+
+    /// Writes a whole response the gateway made itself.
+    func writeLocal(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer, close: Bool) {
         guard !responseHeadSent else {
             context.close(promise: nil)
             return
@@ -14,21 +54,16 @@ extension ProxyHandler {
         cancelTimer()
         pendingParts.removeAll()
         heldParts.removeAll()
-        let body = error.jsonBody
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
-        headers.add(name: "Content-Length", value: String(body.utf8.count))
-        headers.add(name: "Cache-Control", value: "no-store")
+        var headers = headers
+        headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
         let closing = close || !keepAlive
-        if closing { headers.add(name: "Connection", value: "close") }
+        if closing { headers.replaceOrAdd(name: "Connection", value: "close") }
         let version = head?.version ?? .http1_1
-        responseStatus = error.status.code
+        responseStatus = status.code
         responseHeadSent = true
         phase = .answered
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: error.status, headers: headers))), promise: nil)
-        var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
-        buffer.writeString(body)
-        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         let promise: EventLoopPromise<Void>? = closing ? context.eventLoop.makePromise() : nil
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
         if let promise {

@@ -60,7 +60,7 @@ extension ProxyHandler: UpstreamDelegate {
             cancelTimer()
             // Mid-body reset: the client must not take a truncated body for a whole one.
             context.close(promise: nil)
-        case .idle, .preparing, .answered:
+        case .idle, .preparing, .answered, .endpoint:
             break
         }
     }

@@ -28,6 +28,8 @@ final class ProxyHandler: ChannelDuplexHandler {
         case streaming
         /// The gateway answered itself; the rest of the request body is discarded.
         case answered
+        /// A request for one of the gateway's own endpoints; its body is being collected.
+        case endpoint
     }
 
     let env: GatewayEnvironment
@@ -64,6 +66,10 @@ final class ProxyHandler: ChannelDuplexHandler {
     // Reads from the client, paused for backpressure.
     var readPaused = false
     var readPending = false
+
+    /// Largest request body a gateway endpoint accepts.
+    static let maxEndpointBody = 64 * 1024
+    var endpointBody = ByteBuffer()
 
     init(env: GatewayEnvironment, pool: UpstreamPool) {
         self.env = env
@@ -116,8 +122,13 @@ final class ProxyHandler: ChannelDuplexHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             startExchange(head)
-        case .body(let buffer):
+        case .body(var buffer):
             bodyBytes += buffer.readableBytes
+            if phase == .endpoint {
+                guard bodyBytes <= Self.maxEndpointBody else { return respondLocally(.bodyTooLarge, close: true) }
+                endpointBody.writeBuffer(&buffer)
+                return
+            }
             if let route, bodyBytes > route.maxBodyBytes, phase != .answered {
                 bodyTooLarge()
                 return
@@ -125,6 +136,7 @@ final class ProxyHandler: ChannelDuplexHandler {
             forwardRequestPart(.body(.byteBuffer(buffer)))
         case .end(let trailers):
             requestEnded = true
+            if phase == .endpoint { return dispatchEndpoint() }
             forwardRequestPart(.end(trailers))
         }
     }
@@ -148,8 +160,11 @@ final class ProxyHandler: ChannelDuplexHandler {
         let hostHeader = head.headers.first(name: "host") ?? ""
         let host = Self.hostWithoutPort(hostHeader)
 
-        if path.hasPrefix(env.settings.reservedPrefix) {
-            return respondLocally(.notFound, close: false)
+        if RouteSpec.pathHasPrefix(path, env.settings.reservedPrefix) {
+            guard env.endpoints != nil else { return respondLocally(.notFound, close: false) }
+            phase = .endpoint
+            endpointBody = context.channel.allocator.buffer(capacity: 0)
+            return
         }
         guard let route = env.routes.route(host: host, path: path) else {
             return respondLocally(.noRoute, close: false)
@@ -193,6 +208,9 @@ final class ProxyHandler: ChannelDuplexHandler {
     private func sessionReady(_ session: ActiveSession) {
         guard let route else { return }
         self.session = session
+        if route.requiresLogin && session.identity == nil {
+            return respondLocally(.loginRequired, close: !requestEnded)
+        }
         var session = session
         let host = head.headers.first(name: "host") ?? route.upstreams[0].host
         var scheme = env.settings.scheme
@@ -264,7 +282,7 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     private func forwardRequestPart(_ part: HTTPClientRequestPart) {
         switch phase {
-        case .idle, .answered:
+        case .idle, .answered, .endpoint:
             if case .end = part, phase == .answered { completeLocalAnswer() }
         case .preparing:
             pendingParts.append(part)

@@ -39,6 +39,8 @@ public struct RouteSpec: Sendable, Hashable {
     public var passSetCookie: Bool
     /// Drop a Cookie header the client sent instead of merging it (`client_cookies: drop`).
     public var dropClientCookies: Bool
+    /// Only logged-in sessions may pass (`auth: wechat`); others get `401 login_required`.
+    public var requiresLogin: Bool
     public var connectTimeout: TimeAmount
     public var responseTimeout: TimeAmount
     public var bodyIdleTimeout: TimeAmount
@@ -47,7 +49,7 @@ public struct RouteSpec: Sendable, Hashable {
     public init(
         name: String = "default", host: HostMatch = .any, pathPrefix: String = "/",
         stripPrefix: Bool = false, upstreams: [Upstream], mintTokens: Bool = true,
-        passSetCookie: Bool = false, dropClientCookies: Bool = false,
+        passSetCookie: Bool = false, dropClientCookies: Bool = false, requiresLogin: Bool = false,
         connectTimeout: TimeAmount = .seconds(2), responseTimeout: TimeAmount = .seconds(30),
         bodyIdleTimeout: TimeAmount = .seconds(30), maxBodyBytes: Int = 10 << 20
     ) {
@@ -59,6 +61,7 @@ public struct RouteSpec: Sendable, Hashable {
         self.mintTokens = mintTokens
         self.passSetCookie = passSetCookie
         self.dropClientCookies = dropClientCookies
+        self.requiresLogin = requiresLogin
         self.connectTimeout = connectTimeout
         self.responseTimeout = responseTimeout
         self.bodyIdleTimeout = bodyIdleTimeout

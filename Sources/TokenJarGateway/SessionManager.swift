@@ -148,6 +148,27 @@ final class SessionManager: Sendable {
         return future
     }
 
+    /// Token rotation at login: a new token whose session carries `identity` and the cookies of
+    /// the session being replaced (if any), which is retired.
+    func logIn(replacing old: TokenHash?, identity: SessionIdentity, on loop: any EventLoop) -> EventLoopFuture<String> {
+        let now = clock.nowSeconds()
+        let token = SessionToken.mint()
+        let hash = SessionToken.hash(token)
+        let record = SessionRecord(
+            tokenHash: hash, createdAt: now, lastSeenAt: now,
+            expiresAt: expiry(createdAt: now, lastSeen: now), identity: identity)
+        let done: EventLoopFuture<Void>
+        if let old {
+            done = store.rotate(from: old, to: record, on: loop)
+        } else {
+            done = store.write(SessionWrite(tokenHash: hash, create: record), on: loop)
+        }
+        return done.map { _ in
+            if let old { self.cache?.remove(old) }
+            return token
+        }
+    }
+
     /// Forgets a session everywhere.
     func revoke(_ hash: TokenHash, on loop: any EventLoop) -> EventLoopFuture<Void> {
         cache?.remove(hash)
