@@ -139,8 +139,10 @@ extension ProxyHandler: UpstreamDelegate {
 
     /// Sets the deadline of the current wait (response head, then body idle).
     func arm(_ timeout: TimeAmount) {
-        deadline = .now() + timeout
-        guard timer == nil else { return }
+        let newDeadline = NIODeadline.now() + timeout
+        deadline = newDeadline
+        if timer != nil, let firesAt = timerFiresAt, firesAt <= newDeadline { return }
+        timer?.cancel()
         schedule(in: timeout)
     }
 
@@ -151,8 +153,10 @@ extension ProxyHandler: UpstreamDelegate {
 
     private func schedule(in amount: TimeAmount) {
         let generation = self.generation
+        timerFiresAt = .now() + amount
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: amount) {
             self.timer = nil
+            self.timerFiresAt = nil
             guard generation == self.generation, let deadline = self.deadline else { return }
             let now = NIODeadline.now()
             if now < deadline { return self.schedule(in: deadline - now) }
@@ -164,6 +168,7 @@ extension ProxyHandler: UpstreamDelegate {
         deadline = nil
         timer?.cancel()
         timer = nil
+        timerFiresAt = nil
     }
 
     private func timedOut() {

@@ -62,6 +62,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     var upstreamHeadAt: NIODeadline?
     var deadline: NIODeadline?
     var timer: Scheduled<Void>?
+    var timerFiresAt: NIODeadline?
 
     // Reads from the client, paused for backpressure.
     var readPaused = false

@@ -15,12 +15,12 @@ final class RunningGateway: Sendable {
     static func start(
         routes: [RouteSpec], store: any SessionStore = MemorySessionStore(),
         configure: (inout GatewayOptions) -> Void = { _ in }, logger: Logger = Logger(label: "test"),
-        endpoints: (any GatewayEndpoints)? = nil
+        endpoints: (any GatewayEndpoints)? = nil, clock: any GatewayClock = SystemGatewayClock()
     ) async throws -> RunningGateway {
         var options = GatewayOptions(host: "127.0.0.1", port: 0, eventLoops: 2, routes: RouteTable(routes: routes))
         options.proxy.accessLog = false
         configure(&options)
-        let server = GatewayServer(options: options, store: store, logger: logger, endpoints: endpoints)
+        let server = GatewayServer(options: options, store: store, logger: logger, clock: clock, endpoints: endpoints)
         let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
         let task = Task { try await group.run() }
         let address = try await server.localAddress

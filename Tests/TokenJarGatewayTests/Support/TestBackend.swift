@@ -20,6 +20,8 @@ struct BackendResponse: Sendable {
     var delay: TimeAmount = .zero
     /// Send the head and part of the body, then reset the connection.
     var resetMidBody = false
+    /// Send the head and part of the body, then nothing more (the connection stays open).
+    var stallMidBody = false
 }
 
 /// An in-process HTTP backend on loopback, port 0, that records every request and answers
@@ -96,13 +98,14 @@ private final class BackendHandler: ChannelInboundHandler {
             let send = {
                 var headers = HTTPHeaders()
                 for (n, v) in response.headers { headers.add(name: n, value: v) }
-                if response.resetMidBody {
+                if response.resetMidBody || response.stallMidBody {
                     headers.add(name: "Content-Length", value: String(response.body.utf8.count * 4))
                 } else {
                     headers.add(name: "Content-Length", value: String(response.body.utf8.count))
                 }
                 context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))), promise: nil)
                 context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: response.body)))), promise: nil)
+                if response.stallMidBody { return }
                 if response.resetMidBody {
                     context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(20)) {
                         context.close(promise: nil)
