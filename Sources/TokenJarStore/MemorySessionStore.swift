@@ -36,6 +36,7 @@ public final class MemorySessionStore: SessionStore {
 
     private struct State {
         var sessions: [TokenHash: Entry] = [:]
+        var shared: [String: (value: [UInt8], expiresAt: Int64)] = [:]
         var closed = false
     }
 
@@ -169,6 +170,20 @@ public final class MemorySessionStore: SessionStore {
         }
     }
 
+    public func sharedValue(_ key: String) async throws -> (value: [UInt8], expiresAt: Int64)? {
+        try state.withLockedValue { state in
+            guard !state.closed else { throw StoreError.closed }
+            return state.shared[key]
+        }
+    }
+
+    public func setSharedValue(_ key: String, _ value: [UInt8], expiresAt: Int64) async throws {
+        try state.withLockedValue { state in
+            guard !state.closed else { throw StoreError.closed }
+            state.shared[key] = (value, expiresAt)
+        }
+    }
+
     public func stats() async throws -> StoreStats {
         try withSessions { sessions in
             StoreStats(
@@ -188,6 +203,7 @@ public final class MemorySessionStore: SessionStore {
             guard !state.closed else { throw StoreError.closed }
             state.closed = true
             state.sessions = [:]
+            state.shared = [:]
         }
     }
 }

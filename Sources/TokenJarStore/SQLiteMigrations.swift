@@ -44,7 +44,18 @@ enum SQLiteMigrations {
                 ) WITHOUT ROWID;
                 CREATE INDEX cookies_expires_at ON cookies (expires_at) WHERE expires_at IS NOT NULL;
                 """
-        )
+        ),
+        Migration(
+            version: 2,
+            description: "values shared between gateway instances",
+            sql: """
+                CREATE TABLE shared_values (
+                    key        TEXT    NOT NULL PRIMARY KEY,
+                    value      BLOB    NOT NULL,
+                    expires_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """
+        ),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }

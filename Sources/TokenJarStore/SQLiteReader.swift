@@ -23,6 +23,7 @@ final class SQLiteReadContext {
         static let byHashRange = """
             SELECT \(sessionColumns) FROM sessions WHERE token_hash BETWEEN ? AND ? ORDER BY token_hash LIMIT ?
             """
+        static let sharedValue = "SELECT value, expires_at FROM shared_values WHERE key = ?"
         static let counts = """
             SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM sessions WHERE openid IS NOT NULL),
                    (SELECT count(*) FROM cookies)
@@ -91,6 +92,10 @@ final class SQLiteReadContext {
                 .blob(hashRange.lower), .blob(hashRange.upper), .int(Int64(limit)), row: Self.session)
             return try withAllCookies(rows)
         }
+    }
+
+    func sharedValue(_ key: String) throws -> (value: [UInt8], expiresAt: Int64)? {
+        try db.statement(SQL.sharedValue).queryFirst(.text(key)) { row in (row.blob(0), row.int64(1)) }
     }
 
     func stats() throws -> StoreStats {

@@ -137,6 +137,14 @@ public final class SQLiteSessionStore: SessionStore {
         try await writer.submit { try $0.deleteSessions(openID: openID) }
     }
 
+    public func sharedValue(_ key: String) async throws -> (value: [UInt8], expiresAt: Int64)? {
+        try await readers.submit { try $0.sharedValue(key) }
+    }
+
+    public func setSharedValue(_ key: String, _ value: [UInt8], expiresAt: Int64) async throws {
+        try await writer.submit { try $0.setSharedValue(key, value, expiresAt: expiresAt) }
+    }
+
     public func stats() async throws -> StoreStats {
         try await readers.submit { try $0.stats() }
     }

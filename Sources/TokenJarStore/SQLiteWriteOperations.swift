@@ -28,6 +28,10 @@ final class SQLiteWriteContext {
             SELECT ?1, name, domain, path, expires_at, payload FROM cookies WHERE token_hash = ?2
             ON CONFLICT (token_hash, name, domain, path) DO NOTHING
             """
+        static let setSharedValue = """
+            INSERT INTO shared_values (key, value, expires_at) VALUES (?, ?, ?)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
+            """
         static let deleteSession = "DELETE FROM sessions WHERE token_hash = ?"
         static let deleteByOpenID = "DELETE FROM sessions WHERE openid = ?"
         static let sweepSessions = """
@@ -141,6 +145,10 @@ final class SQLiteWriteContext {
 
     func deleteSessions(openID: String) throws -> Int {
         try db.statement(SQL.deleteByOpenID).run(.text(openID))
+    }
+
+    func setSharedValue(_ key: String, _ value: [UInt8], expiresAt: Int64) throws {
+        try db.statement(SQL.setSharedValue).run(.text(key), .blob(value), .int(expiresAt))
     }
 
     /// Deletes up to `limit` expired sessions (their cookies go with them); returns how many.

@@ -202,6 +202,16 @@ public protocol SessionStore: Sendable {
     /// Removes every session of this openid (logout everywhere); returns how many were removed.
     func deleteSessions(openID: String) async throws -> Int
 
+    /// A small value every gateway instance on this store shares (a cached WeChat `access_token`):
+    /// the value last set under `key`, with its expiry in unix seconds — also once that time has
+    /// passed, since the caller decides with its own clock (and may refresh ahead of expiry).
+    /// nil when the key was never set.
+    func sharedValue(_ key: String) async throws -> (value: [UInt8], expiresAt: Int64)?
+
+    /// Sets or replaces the shared value under `key`; the last writer wins. Durable like `write`.
+    /// Values are few and small (a few KiB at most) and are never swept.
+    func setSharedValue(_ key: String, _ value: [UInt8], expiresAt: Int64) async throws
+
     /// Counts of sessions and cookies.
     func stats() async throws -> StoreStats
 
