@@ -50,6 +50,7 @@ extension GatewayConfig {
     /// Rules that involve more than one key.
     func crossFieldProblems() -> [ConfigProblem] {
         var problems = routeProblems()
+        problems += wechat.problems(tokenHeader: server.tokenHeader, routes: routes)
         if sessions.touchInterval >= sessions.idleTimeout {
             problems.append(ConfigProblem(
                 .conflict, keyPath: "sessions.touch_interval",

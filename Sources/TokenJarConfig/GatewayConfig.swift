@@ -6,6 +6,7 @@ public struct GatewayConfig: Sendable, Equatable {
     public var sessions: SessionsConfig
     public var cookies: CookiesConfig
     public var log: LogConfig
+    public var wechat: WeChatConfig
     /// Tried in order; the first match wins. At least one route with an upstream is needed to serve.
     public var routes: [RouteConfig]
 
@@ -19,6 +20,7 @@ public struct GatewayConfig: Sendable, Equatable {
         sessions: SessionsConfig = SessionsConfig(),
         cookies: CookiesConfig = CookiesConfig(),
         log: LogConfig = LogConfig(),
+        wechat: WeChatConfig = WeChatConfig(),
         routes: [RouteConfig] = []
     ) {
         self.server = server
@@ -26,6 +28,7 @@ public struct GatewayConfig: Sendable, Equatable {
         self.sessions = sessions
         self.cookies = cookies
         self.log = log
+        self.wechat = wechat
         self.routes = routes
     }
 
@@ -67,6 +70,7 @@ enum ConfigRegistry {
         ConfigSection("sessions", \.sessions, doc: "Session lifetimes.", keys: SessionsConfig.configKeys),
         ConfigSection("cookies", \.cookies, doc: "Cookie-jar limits.", keys: CookiesConfig.configKeys),
         ConfigSection("log", \.log, doc: "Logging.", keys: LogConfig.configKeys),
+        ConfigSection("wechat", \.wechat, doc: "WeChat mini-program login.", keys: WeChatConfig.configKeys),
     ]
 
     /// The keys of each item of the `routes:` list.

@@ -22,6 +22,14 @@ public enum ClientCookiePolicy: String, Sendable, CaseIterable {
     case drop
 }
 
+/// Which sessions a route lets through.
+public enum RouteAuth: String, Sendable, CaseIterable {
+    /// Every session, logged in or not.
+    case none
+    /// Only sessions logged in through WeChat; others get `401 login_required`.
+    case wechat
+}
+
 /// One route: which requests it takes (host and path prefix) and the backend instances they go to.
 /// Routes are tried in order; the first match wins.
 public struct RouteConfig: Sendable, Equatable {
@@ -44,6 +52,8 @@ public struct RouteConfig: Sendable, Equatable {
     public var bodyIdleTimeout: Duration
     /// nil means `server.max_body_bytes`.
     public var maxBodyBytes: Int?
+    /// Which sessions may pass.
+    public var auth: RouteAuth
 
     public init(
         name: String = "default",
@@ -57,7 +67,8 @@ public struct RouteConfig: Sendable, Equatable {
         connectTimeout: Duration = .seconds(2),
         responseTimeout: Duration = .seconds(30),
         bodyIdleTimeout: Duration = .seconds(30),
-        maxBodyBytes: Int? = nil
+        maxBodyBytes: Int? = nil,
+        auth: RouteAuth = .none
     ) {
         self.name = name
         self.host = host
@@ -71,6 +82,7 @@ public struct RouteConfig: Sendable, Equatable {
         self.responseTimeout = responseTimeout
         self.bodyIdleTimeout = bodyIdleTimeout
         self.maxBodyBytes = maxBodyBytes
+        self.auth = auth
     }
 
     /// The body limit in force for this route.
@@ -106,6 +118,9 @@ extension RouteConfig {
         .key("body_idle_timeout", .duration(), \.bodyIdleTimeout, doc: "Longest pause while a body streams."),
         .key("max_body_bytes", .optionalSize, \.maxBodyBytes,
              doc: "Largest request body for this route; `\"\"` means `server.max_body_bytes`."),
+        .key("auth", .choice, \.auth,
+             doc: "`none` lets every session through; `wechat` only sessions logged in through WeChat "
+                + "(others get `401 login_required`)."),
     ]
 }
 

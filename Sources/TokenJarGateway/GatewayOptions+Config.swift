@@ -20,6 +20,7 @@ extension GatewayOptions {
                 mintTokens: route.mint == .auto,
                 passSetCookie: route.setCookie == .pass,
                 dropClientCookies: route.clientCookies == .drop,
+                requiresLogin: route.auth == .wechat,
                 connectTimeout: TimeAmount(route.connectTimeout),
                 responseTimeout: TimeAmount(route.responseTimeout),
                 bodyIdleTimeout: TimeAmount(route.bodyIdleTimeout),
@@ -36,7 +37,9 @@ extension GatewayOptions {
             host: server.listen.host, port: server.listen.port, eventLoops: server.eventLoops,
             routes: RouteTable(routes: routes),
             proxy: ProxySettings(
-                tokenHeader: server.tokenHeader, scheme: server.scheme.rawValue,
+                tokenHeader: server.tokenHeader,
+                identityHeaders: [config.wechat.openIDHeader, config.wechat.unionIDHeader],
+                scheme: server.scheme.rawValue,
                 trustForwardedProto: server.trustForwardedProto, reservedPrefix: server.reservedPrefix,
                 accessLog: config.log.accessLog),
             timeouts: SessionTimeouts(
