@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // The cookie engine: RFC 6265bis parsing, matching and storage model. Pure Swift, no I/O
@@ -62,12 +63,29 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // WeChat mini-program login at the gateway: code2Session, identity, decryption, phone numbers.
+        .target(
+            name: "TokenJarWeChat",
+            dependencies: [
+                "TokenJarGateway",
+                "TokenJarStore",
+                "TokenJarConfig",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "tokenjar",
             dependencies: [
                 "CookieEngine",
                 "TokenJarConfig",
                 "TokenJarGateway",
+                "TokenJarWeChat",
                 "TokenJarStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -97,5 +115,19 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "TokenJarConfigTests", dependencies: ["TokenJarConfig"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "TokenJarWeChatTests",
+            dependencies: [
+                "TokenJarWeChat", "TokenJarGateway", "TokenJarStore", "TokenJarConfig",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
     ]
 )

@@ -5,6 +5,7 @@ import ServiceLifecycle
 import TokenJarConfig
 import TokenJarGateway
 import TokenJarStore
+import TokenJarWeChat
 
 /// Flags shared by the commands that run a gateway.
 struct GatewayFlags: ParsableArguments {
@@ -70,9 +71,15 @@ struct ServeCommand: AsyncParsableCommand {
             "store": "\(cfg.store.url)", "routes": "\(cfg.routes.count)",
             "upstreams": "\(cfg.allUpstreams.map(\.description).joined(separator: ","))",
         ])
-        let server = GatewayServer(options: options, store: store, logger: logger)
+        // Logout always; WeChat login, decryption and phone numbers when wechat.appid is set.
+        let endpoints = WeChatEndpoints(settings: WeChatSettings(config: cfg.wechat), logger: logger)
+        if cfg.wechat.isEnabled {
+            logger.notice("wechat login on", metadata: ["appid": "\(cfg.wechat.appID)", "api": "\(cfg.wechat.apiBase)"])
+        }
+        let server = GatewayServer(options: options, store: store, logger: logger, endpoints: endpoints)
+        // Services stop in reverse order: the gateway drains before the WeChat client closes.
         let group = ServiceGroup(configuration: .init(
-            services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [endpoints, server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
