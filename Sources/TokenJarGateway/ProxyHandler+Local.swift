@@ -64,6 +64,10 @@ extension ProxyHandler {
         phase = .answered
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        // When the request is complete the exchange ends before `.end` is written: writing it may
+        // deliver the next pipelined request into this handler at once. Otherwise the rest of
+        // the request body is read and dropped first (phase `.answered`).
+        if requestEnded || closing { completeLocalAnswer() }
         let promise: EventLoopPromise<Void>? = closing ? context.eventLoop.makePromise() : nil
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
         if let promise {
@@ -71,7 +75,6 @@ extension ProxyHandler {
             promise.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
         resumeClientReads()
-        if requestEnded || closing { completeLocalAnswer() }
     }
 
     /// The local answer is out and the request fully read: the connection may take the next one.

@@ -126,13 +126,15 @@ extension ProxyHandler: UpstreamDelegate {
             if upstreamKeepAlive && requestEnded { pool.release(conn) } else { conn.channel.close(promise: nil) }
         }
         let close = !keepAlive || !requestEnded
+        // The exchange ends before `.end` is written: writing it may deliver the next pipelined
+        // request into this handler at once.
+        finishExchange(logged: true)
         let promise: EventLoopPromise<Void>? = close ? context.eventLoop.makePromise() : nil
         context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: promise)
         if let promise {
             let context = self.context!
             promise.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
-        finishExchange(logged: true)
     }
 
     // MARK: timers

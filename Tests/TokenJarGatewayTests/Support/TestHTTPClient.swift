@@ -17,17 +17,23 @@ enum TestHTTPClient {
         headers: [(String, String)] = [], body: String? = nil
     ) async throws -> ClientResponse {
         let promise = group.any().makePromise(of: ClientResponse.self)
-        let channel = try await ClientBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(CollectingHandler(promise: promise))
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(CollectingHandler(promise: promise))
+                    }
                 }
-            }
-            .connect(host: "127.0.0.1", port: port)
-            .get()
+                .connect(host: "127.0.0.1", port: port)
+                .get()
+        } catch {
+            promise.fail(error)
+            throw error
+        }
         var h = HTTPHeaders()
-        h.add(name: "Host", value: "127.0.0.1:\(port)")
+        if !headers.contains(where: { $0.0.lowercased() == "host" }) { h.add(name: "Host", value: "127.0.0.1:\(port)") }
         for (n, v) in headers { h.add(name: n, value: v) }
         if let body { h.add(name: "Content-Length", value: String(body.utf8.count)) }
         channel.write(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: h)), promise: nil)
@@ -40,14 +46,20 @@ enum TestHTTPClient {
     /// Sends raw bytes and returns whatever the server answers until it closes or `timeout`.
     static func raw(group: any EventLoopGroup, port: Int, _ bytes: String, timeout: TimeAmount = .seconds(2)) async throws -> String {
         let promise = group.any().makePromise(of: String.self)
-        let channel = try await ClientBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(RawCollector(promise: promise))
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(RawCollector(promise: promise))
+                    }
                 }
-            }
-            .connect(host: "127.0.0.1", port: port)
-            .get()
+                .connect(host: "127.0.0.1", port: port)
+                .get()
+        } catch {
+            promise.fail(error)
+            throw error
+        }
         channel.writeAndFlush(ByteBuffer(string: bytes), promise: nil)
         channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
         return try await promise.futureResult.get()
