@@ -159,8 +159,13 @@ function createClient(config) {
     return url.indexOf(baseURL) === 0 && (next === '/' || next === '?' || next === '#');
   }
 
-  /** One call of a platform API with the token; stores any token the answer carries. */
-  function send(api, options) {
+  /**
+   * One call of a platform API with the token. A token the answer carries is stored when it
+   * replaces the one this call sent: an answer that arrives after a login (say, a new anonymous
+   * session minted for a request sent with an expired token) does not undo the login. The
+   * login's own answer always wins.
+   */
+  function send(api, options, isLogin) {
     var url = resolveURL(options.url);
     var sentToken = readToken();
     var call = shallowCopy(options);
@@ -175,7 +180,7 @@ function createClient(config) {
       var receivedHeader = null;
       function keep(header) {
         var token = isGatewayURL(url) ? headerValue(header, tokenHeader) : '';
-        if (token) saveToken(token);
+        if (token && (isLogin || readToken() === sentToken)) saveToken(token);
       }
       call.success = function (result) {
         result = result || {};
@@ -237,7 +242,7 @@ function createClient(config) {
         method: 'POST',
         header: { 'Content-Type': 'application/json' },
         data: { code: code }
-      });
+      }, true);
     }).then(function (answer) {
       var result = answer.result;
       var token = headerValue(result.header, tokenHeader);

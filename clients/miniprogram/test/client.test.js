@@ -103,6 +103,26 @@ describe('the token', () => {
     assert.equal(wx.storage.get('t'), TOKEN_B);
   });
 
+  it('from a late answer does not replace the token of a login that finished meanwhile', async () => {
+    // A request to an open route goes out with an expired token; the gateway mints a new
+    // anonymous session for it. A login finishes before that answer arrives: the login's token
+    // stays.
+    const late = [];
+    const wx = scripted(() => ({}));
+    wx.request = (opts) => {
+      wx.calls.push(opts);
+      if (opts.url.endsWith('/wx/login')) return setImmediate(() => opts.success(loginAnswer(TOKEN_B)));
+      late.push(() => opts.success({ statusCode: 200, data: 'public', header: { 'X-Session-Token': 'C'.repeat(43) } }));
+    };
+    wx.storage.set('t', TOKEN_A);
+    const client = createClient({ baseURL: BASE, platform: wx, storageKey: 't' });
+    const open = client.request({ url: '/public' });
+    await client.login();
+    late[0]();
+    assert.equal((await open).data, 'public');
+    assert.equal(wx.storage.get('t'), TOKEN_B);
+  });
+
   it('is not sent when none is stored', async () => {
     const wx = scripted(() => ({ statusCode: 200, data: {} }));
     await createClient({ baseURL: BASE, platform: wx }).request({ url: '/a' });
