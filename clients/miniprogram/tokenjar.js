@@ -167,26 +167,27 @@ function createClient(config) {
    */
   function send(api, options, isLogin) {
     var url = resolveURL(options.url);
-    var sentToken = readToken();
+    var toGateway = isGatewayURL(url);
+    var sentToken = toGateway ? readToken() : '';
     var call = shallowCopy(options);
     delete call.success;
     delete call.fail;
     delete call.complete;
     call.url = url;
     call.header = headersWithout(options.header, tokenHeader);
-    if (sentToken && isGatewayURL(url)) call.header[tokenHeader] = sentToken;
+    if (sentToken) call.header[tokenHeader] = sentToken;
 
     return new Promise(function (resolve, reject) {
       var receivedHeader = null;
       function keep(header) {
-        var token = isGatewayURL(url) ? headerValue(header, tokenHeader) : '';
+        var token = toGateway ? headerValue(header, tokenHeader) : '';
         if (token && (isLogin || readToken() === sentToken)) saveToken(token);
       }
       call.success = function (result) {
         result = result || {};
         if (!result.header && receivedHeader) result.header = receivedHeader;
         keep(result.header);
-        resolve({ result: result, sentToken: sentToken });
+        resolve({ result: result, sentToken: sentToken, toGateway: toGateway });
       };
       call.fail = function (result) {
         reject(platformError(result, api + ':fail'));
@@ -284,7 +285,8 @@ function createClient(config) {
       var loginsBefore = loginCount;
       return send(api, options).then(function (answer) {
         var result = answer.result;
-        var code = unauthorizedCode(api, result);
+        // Another host's 401 is its own business.
+        var code = answer.toGateway ? unauthorizedCode(api, result) : '';
         if (code === SESSION_REVOKED && answer.sentToken && answer.sentToken === readToken()) {
           clearToken();
         }

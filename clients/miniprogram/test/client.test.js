@@ -123,6 +123,16 @@ describe('the token', () => {
     assert.equal(wx.storage.get('t'), TOKEN_B);
   });
 
+  it('is not replaced by a login when another host answers 401 login_required', async () => {
+    const wx = scripted(() => loginRequired);
+    wx.storage.set('t', TOKEN_A);
+    const client = createClient({ baseURL: BASE, platform: wx, storageKey: 't' });
+    const res = await client.request({ url: 'https://api.other.example/me' });
+    assert.equal(res.statusCode, 401);
+    assert.equal(wx.logins, 0);
+    assert.equal(wx.calls.length, 1);
+  });
+
   it('is not sent when none is stored', async () => {
     const wx = scripted(() => ({ statusCode: 200, data: {} }));
     await createClient({ baseURL: BASE, platform: wx }).request({ url: '/a' });
