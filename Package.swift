@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.25.0"),
     ],
     targets: [
         // The cookie engine: RFC 6265bis parsing, matching and storage model. Pure Swift, no I/O
@@ -38,6 +40,19 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The shared PostgreSQL store, for several gateway instances on one database.
+        .target(
+            name: "TokenJarPostgres",
+            dependencies: [
+                "TokenJarStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Configuration: YAML file, environment overrides, validation with key paths.
@@ -53,6 +68,7 @@ let package = Package(
             dependencies: [
                 "CookieEngine",
                 "TokenJarStore",
+                "TokenJarPostgres",
                 "TokenJarConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -99,15 +115,28 @@ let package = Package(
             dependencies: ["CookieEngine"],
             path: "Benchmarks/cookie-bench"
         ),
+        // Helpers for tests that start real programs (PHP, PostgreSQL, the gateway binary).
+        .target(
+            name: "TokenJarTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/TokenJarTestSupport"
+        ),
         .testTarget(name: "CookieEngineTests", dependencies: ["CookieEngine"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "TokenJarStoreTests",
-            dependencies: ["TokenJarStore", .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: [
+                "TokenJarStore", "TokenJarPostgres", "TokenJarTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         .testTarget(
             name: "TokenJarGatewayTests",
             dependencies: [
-                "TokenJarGateway", "TokenJarStore", "CookieEngine",
+                "TokenJarGateway", "TokenJarStore", "CookieEngine", "TokenJarTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

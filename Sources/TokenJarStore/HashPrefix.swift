@@ -1,12 +1,13 @@
 /// A prefix of a token hash in hex, as admins type it (for example `TokenHash.shortHex`).
-struct HashPrefix: Sendable {
+public struct HashPrefix: Sendable {
     /// The prefix in lower case.
-    let hex: String
+    public let hex: String
     /// The smallest and largest 32-byte hashes that start with the prefix.
-    let lower: [UInt8]
-    let upper: [UInt8]
+    public let lower: [UInt8]
+    public let upper: [UInt8]
 
-    init(_ text: String) throws {
+    /// Fails with `StoreError.invalidArgument` when the text is not up to 64 hex digits.
+    public init(_ text: String) throws {
         let hex = text.lowercased()
         guard hex.utf8.count <= 64, hex.utf8.allSatisfy({ Self.nibble($0) != nil }) else {
             throw StoreError.invalidArgument.with(detail: "a hash prefix is up to 64 hex digits")
@@ -16,7 +17,7 @@ struct HashPrefix: Sendable {
         upper = Self.bytes(hex.utf8.map { Self.nibble($0)! } + Array(repeating: 15, count: 64 - hex.utf8.count))
     }
 
-    func matches(_ hash: TokenHash) -> Bool { hash.hex.hasPrefix(hex) }
+    public func matches(_ hash: TokenHash) -> Bool { hash.hex.hasPrefix(hex) }
 
     private static func nibble(_ c: UInt8) -> UInt8? {
         switch c {

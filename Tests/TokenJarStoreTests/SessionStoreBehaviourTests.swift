@@ -229,10 +229,10 @@ struct SessionStoreBehaviourTests {
     func closedAfterShutdown(kind: StoreKind) async throws {
         let directory = try makeTemporaryDirectory()
         defer { removeTemporaryDirectory(directory) }
-        let store: any SessionStore = kind == .memory
-            ? MemorySessionStore() : try SQLiteSessionStore(path: directory.appendingPathComponent("s.db").path)
+        let (store, release) = try await openStore(kind, in: directory)
         try await store.create(session(hash(1)))
         try await store.shutdown()
+        await release()
 
         let h = hash(1)
         await #expect(throws: StoreError.closed) { try await store.load(h, now: 1_000) }

@@ -1,13 +1,25 @@
 import CSQLite
 import Foundation
+import Logging
 import NIOCore
 import NIOPosix
+import TokenJarPostgres
 import TokenJarStore
+import TokenJarTestSupport
 
 /// The stores the behavioural suite runs against.
 enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
     case memory
     case sqlite
+    /// The memory store behind `SealingSessionStore`: encryption at rest changes no behaviour.
+    case sealed
+    /// A PostgreSQL store on a server the tests start (when its binaries are installed).
+    case postgres
+
+    /// PostgreSQL only when it can run (or must: TOKENJAR_REQUIRE_EXTERNAL=1).
+    static var allCases: [StoreKind] {
+        [.memory, .sqlite, .sealed] + (PostgresServer.enabled ? [.postgres] : [])
+    }
 
     var description: String { rawValue }
 }
@@ -34,19 +46,41 @@ func withStore<R>(
 ) async throws -> R {
     let directory = try makeTemporaryDirectory()
     defer { removeTemporaryDirectory(directory) }
-    let store: any SessionStore
-    switch kind {
-    case .memory: store = MemorySessionStore()
-    case .sqlite:
-        store = try SQLiteSessionStore(path: directory.appendingPathComponent("sessions.db").path, options: options)
-    }
+    let (store, release) = try await openStore(kind, in: directory, options: options)
     do {
         let result = try await body(store)
         try await store.shutdown()
+        await release()
         return result
     } catch {
         try? await store.shutdown()
+        await release()
         throw error
+    }
+}
+
+/// A new, empty store of `kind` (files in `directory`), and what to call once it is shut down.
+func openStore(
+    _ kind: StoreKind, in directory: URL, options: SQLiteStoreOptions = SQLiteStoreOptions()
+) async throws -> (any SessionStore, release: @Sendable () async -> Void) {
+    switch kind {
+    case .memory:
+        return (MemorySessionStore(), {})
+    case .sqlite:
+        let path = directory.appendingPathComponent("sessions.db").path
+        return (try SQLiteSessionStore(path: path, options: options), {})
+    case .sealed:
+        return (SealingSessionStore(wrapping: MemorySessionStore(), keyring: .ephemeral()), {})
+    case .postgres:
+        let server = try await SharedPostgres.shared.acquire()
+        do {
+            let database = try await server.createDatabase()
+            let store = try await PostgresSessionStore.open(postgresOptions(server, database), logger: quietLogger)
+            return (store, { await SharedPostgres.shared.release() })
+        } catch {
+            await SharedPostgres.shared.release()
+            throw error
+        }
     }
 }
 

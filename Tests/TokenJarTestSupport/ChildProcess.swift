@@ -5,13 +5,13 @@ import Foundation
 
 /// A child process started with posix_spawn, for the real programs tests run (php, postgres,
 /// the gateway binary). Stopping it never depends on a run loop.
-final class ChildProcess: @unchecked Sendable {
-    let pid: pid_t
+public final class ChildProcess: @unchecked Sendable {
+    public let pid: pid_t
     private var reaped = false
     private let lock = NSLock()
 
     /// Starts `path` with `arguments`; output goes to `logFile` (or /dev/null).
-    init(_ path: String, _ arguments: [String], environment: [String: String]? = nil, logFile: String? = nil) throws {
+    public init(_ path: String, _ arguments: [String], environment: [String: String]? = nil, logFile: String? = nil) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -30,10 +30,10 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Sends a signal (SIGTERM by default).
-    func signal(_ sig: Int32 = SIGTERM) { _ = kill(pid, sig) }
+    public func signal(_ sig: Int32 = SIGTERM) { _ = kill(pid, sig) }
 
     /// Waits for the exit status, up to `timeout`; nil when still running.
-    func wait(timeout: Duration = .seconds(10)) async -> Int32? {
+    public func wait(timeout: Duration = .seconds(10)) async -> Int32? {
         let end = ContinuousClock.now + timeout
         while true {
             var status: Int32 = 0
@@ -54,7 +54,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// SIGTERM (or the given signal), then SIGKILL if it does not go within two seconds.
-    func stop(_ sig: Int32 = SIGTERM) async {
+    public func stop(_ sig: Int32 = SIGTERM) async {
         signal(sig)
         if await wait(timeout: .seconds(2)) == nil {
             signal(SIGKILL)

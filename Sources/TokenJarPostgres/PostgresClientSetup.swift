@@ -1,0 +1,42 @@
+import NIOSSL
+import PostgresNIO
+
+/// The postgres-nio client configuration for a store's options.
+enum PostgresClientSetup {
+    static func configuration(_ options: PostgresStoreOptions) -> PostgresClient.Configuration {
+        var config = PostgresClient.Configuration(
+            host: options.host, port: options.port, username: options.user, password: options.password,
+            database: options.database, tls: tls(options.tls))
+        config.options.connectTimeout = options.connectTimeout
+        config.options.maximumConnections = max(1, options.maxConnections)
+        // One connection stays open, so the first request after a quiet spell does not pay for
+        // connecting (and the pool notices a lost database without a request).
+        config.options.minimumConnections = options.maxConnections > 1 ? 1 : 0
+        config.options.keepAliveBehavior = .init(frequency: .seconds(30))
+        config.options.additionalStartupParameters = [
+            ("application_name", options.applicationName),
+            // The server ends a statement the gateway has stopped waiting for.
+            ("statement_timeout", "\(options.statementTimeout.wholeMilliseconds)"),
+            // A transaction left open by a stalled client cannot hold row locks for long.
+            ("idle_in_transaction_session_timeout", "\(options.statementTimeout.wholeMilliseconds * 2)"),
+        ]
+        return config
+    }
+
+    private static func tls(_ mode: PostgresStoreOptions.TLSMode) -> PostgresClient.Configuration.TLS {
+        switch mode {
+        case .disable:
+            return .disable
+        case .prefer:
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .none
+            return .prefer(tls)
+        case .require:
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .none
+            return .require(tls)
+        case .verifyFull:
+            return .require(.makeClientConfiguration())
+        }
+    }
+}

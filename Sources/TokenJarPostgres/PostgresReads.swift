@@ -1,0 +1,110 @@
+import Logging
+import NIOCore
+import PostgresNIO
+import TokenJarStore
+
+/// The store's reads. Each is one statement, so it sees one committed state: a session and its
+/// cookies come from one join, never from two snapshots.
+enum PostgresReads {
+    /// One row of a session joined with one of its cookies (or with none).
+    private typealias Row = (
+        ByteBuffer, Int64, Int64, Int64, String?, String?, ByteBuffer?,
+        String?, String?, String?, Int64?, ByteBuffer?
+    )
+
+    private static let columns = """
+        s.token_hash, s.created_at, s.last_seen_at, s.expires_at, s.openid, s.unionid, s.session_key,
+        c.name, c.domain, c.path, c.expires_at, c.payload
+        """
+
+    /// The live session of a token with its live cookies, or nil.
+    static func load(_ hash: TokenHash, now: Int64, _ db: PostgresConnection, _ logger: Logger) async throws
+        -> SessionRecord?
+    {
+        let rows = try await db.query("""
+            SELECT \(unescaped: columns)
+            FROM tokenjar_sessions s
+            LEFT JOIN tokenjar_cookies c
+                ON c.token_hash = s.token_hash AND (c.expires_at IS NULL OR c.expires_at >= \(now))
+            WHERE s.token_hash = \(ByteBuffer(bytes: hash.bytes)) AND s.expires_at >= \(now)
+            ORDER BY c.name, c.domain, c.path
+            """, logger: logger)
+        return try await collect(rows).first
+    }
+
+    /// Every session of an openid, with all its cookies, in hash order.
+    static func sessions(openID: String, _ db: PostgresConnection, _ logger: Logger) async throws -> [SessionRecord] {
+        let rows = try await db.query("""
+            SELECT \(unescaped: columns)
+            FROM tokenjar_sessions s LEFT JOIN tokenjar_cookies c ON c.token_hash = s.token_hash
+            WHERE s.openid = \(openID)
+            ORDER BY s.token_hash, c.name, c.domain, c.path
+            """, logger: logger)
+        return try await collect(rows)
+    }
+
+    /// Up to `limit` sessions whose hash lies in `lower...upper`, with all their cookies.
+    static func sessions(lower: [UInt8], upper: [UInt8], limit: Int, _ db: PostgresConnection, _ logger: Logger)
+        async throws -> [SessionRecord]
+    {
+        let rows = try await db.query("""
+            SELECT \(unescaped: columns)
+            FROM (SELECT * FROM tokenjar_sessions
+                  WHERE token_hash BETWEEN \(ByteBuffer(bytes: lower)) AND \(ByteBuffer(bytes: upper))
+                  ORDER BY token_hash LIMIT \(Int64(limit))) s
+            LEFT JOIN tokenjar_cookies c ON c.token_hash = s.token_hash
+            ORDER BY s.token_hash, c.name, c.domain, c.path
+            """, logger: logger)
+        return try await collect(rows)
+    }
+
+    static func sharedValue(_ key: String, _ db: PostgresConnection, _ logger: Logger) async throws
+        -> (value: [UInt8], expiresAt: Int64)?
+    {
+        let rows = try await db.query(
+            "SELECT value, expires_at FROM tokenjar_shared_values WHERE key = \(key)", logger: logger)
+        for try await (value, expiresAt) in rows.decode((ByteBuffer, Int64).self) {
+            return (Array(value.readableBytesView), expiresAt)
+        }
+        return nil
+    }
+
+    static func stats(_ db: PostgresConnection, _ logger: Logger) async throws -> StoreStats {
+        let rows = try await db.query("""
+            SELECT (SELECT count(*) FROM tokenjar_sessions),
+                   (SELECT count(*) FROM tokenjar_sessions WHERE openid IS NOT NULL),
+                   (SELECT count(*) FROM tokenjar_cookies)
+            """, logger: logger)
+        for try await (sessions, loggedIn, cookies) in rows.decode((Int64, Int64, Int64).self) {
+            return StoreStats(sessions: Int(sessions), loggedIn: Int(loggedIn), cookies: Int(cookies))
+        }
+        return StoreStats(sessions: 0, loggedIn: 0, cookies: 0)
+    }
+
+    static func ping(_ db: PostgresConnection, _ logger: Logger) async throws {
+        _ = try await db.count("SELECT 1 FROM tokenjar_schema_migrations LIMIT 1", logger: logger)
+    }
+
+    /// Folds joined rows (ordered by session) into sessions with their cookies.
+    private static func collect(_ rows: PostgresRowSequence) async throws -> [SessionRecord] {
+        var sessions: [SessionRecord] = []
+        for try await row in rows.decode(Row.self) {
+            guard let hash = TokenHash(bytes: row.0.readableBytesView) else {
+                throw StoreError.corrupt.with(detail: "a session key is not 32 bytes")
+            }
+            if sessions.last?.tokenHash != hash {
+                let identity = row.4.map {
+                    SessionIdentity(openID: $0, unionID: row.5, sealedSessionKey: row.6.map { Array($0.readableBytesView) })
+                }
+                sessions.append(SessionRecord(
+                    tokenHash: hash, createdAt: row.1, lastSeenAt: row.2, expiresAt: row.3, identity: identity))
+            }
+            if let name = row.7, let domain = row.8, let path = row.9, let payload = row.11 {
+                sessions[sessions.count - 1].cookies.append(CookieRecord(
+                    name: name, domain: domain, path: path, expiresAt: row.10,
+                    payload: Array(payload.readableBytesView)))
+            }
+        }
+        return sessions
+    }
+}

@@ -1,0 +1,51 @@
+import Logging
+import TokenJarPostgres
+import TokenJarStore
+import TokenJarTestSupport
+
+/// One PostgreSQL server for the store tests running at a time: the first test that needs it
+/// starts it, the last one to finish stops it (so none outlives the test run), and each test
+/// works in a database of its own.
+actor SharedPostgres {
+    static let shared = SharedPostgres()
+
+    private var starting: Task<PostgresServer, any Error>?
+    private var users = 0
+
+    func acquire() async throws -> PostgresServer {
+        users += 1
+        if starting == nil { starting = Task { try await PostgresServer.start() } }
+        do {
+            return try await starting!.value
+        } catch {
+            await release()
+            throw error
+        }
+    }
+
+    func release() async {
+        users -= 1
+        guard users == 0, let task = starting else { return }
+        starting = nil
+        if let server = try? await task.value { await server.stop() }
+    }
+}
+
+/// Runs `body` with a server of its own (for tests that stop and start it).
+func withOwnPostgres<T>(_ body: (PostgresServer) async throws -> T) async throws -> T {
+    try await withPostgresServer(body)
+}
+
+/// Store options for a database on a test server: plain TCP on loopback, trust authentication.
+func postgresOptions(_ server: PostgresServer, _ database: String) -> PostgresStoreOptions {
+    var options = PostgresStoreOptions(port: server.port, user: PostgresServer.user, database: database, tls: .disable)
+    options.startupTimeout = .seconds(20)
+    return options
+}
+
+/// Stores log through this: only warnings and worse, to keep test output short.
+let quietLogger: Logger = {
+    var logger = Logger(label: "tokenjar.test")
+    logger.logLevel = .warning
+    return logger
+}()
