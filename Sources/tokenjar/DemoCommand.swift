@@ -22,6 +22,9 @@ struct DemoCommand: AsyncParsableCommand {
         var cfg = GatewayConfig()
         cfg.server.listen = try ListenAddress(parsing: listen)
         cfg.store.url = .sqlite(path: database)
+        // The demo keeps its cookies unencrypted, on purpose: it is for trying the gateway out,
+        // and its sessions survive a restart (an ephemeral key would make them unreadable).
+        cfg.store.allowPlaintext = true
         cfg.log.accessLog = false
         let logger = Bootstrap.logger(cfg.log)
 
@@ -31,7 +34,7 @@ struct DemoCommand: AsyncParsableCommand {
         _ = cfg.setDefaultRouteUpstreams([try UpstreamURL(parsing: "http://127.0.0.1:\(backendPort)")])
 
         let options = try GatewayOptions(config: cfg)
-        let store = try StoreFactory.open(cfg.store, logger: logger)
+        let store = try await StoreFactory.open(cfg.store, logger: logger)
         let server = GatewayServer(options: options, store: store, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -42,7 +45,7 @@ struct DemoCommand: AsyncParsableCommand {
 
             TokenJar demo
               backend : a legacy cookie-session app (DEMOSESSID) on 127.0.0.1:\(backendPort)
-              gateway : \(base), SQLite store at \(database)
+              gateway : \(base), SQLite store at \(database) (cookies unencrypted: a demo)
 
             The client keeps no cookies; it only sends the token the gateway hands out.
 

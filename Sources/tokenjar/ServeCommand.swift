@@ -66,7 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Bootstrap.logger(cfg.log)
         let options = try GatewayOptions(config: cfg)
-        let store = try StoreFactory.open(cfg.store, logger: logger)
+        let store = try await StoreFactory.open(cfg.store, logger: logger)
         logger.notice("starting", metadata: [
             "store": "\(cfg.store.url)", "routes": "\(cfg.routes.count)",
             "upstreams": "\(cfg.allUpstreams.map(\.description).joined(separator: ","))",
