@@ -66,9 +66,11 @@ struct DemoCommand: AsyncParsableCommand {
               curl -s -H "X-Session-Token: $TOKEN" \(base)/logout
               curl -s -H "X-Session-Token: $TOKEN" \(base)/
 
-            Stop with Ctrl-C. Sessions survive a restart: run the demo again and reuse $TOKEN.
+            Stop with Ctrl-C. The jars are in the SQLite file and survive a restart of the gateway;
+            the demo app keeps its own sessions in memory, so after a restart it starts over.
 
             """)
+        fflush(stdout)
         try await running
         try await backendChannel.close()
     }
