@@ -70,7 +70,7 @@ struct DemoCommand: AsyncParsableCommand {
             the demo app keeps its own sessions in memory, so after a restart it starts over.
 
             """)
-        fflush(stdout)
+        fflush(nil)  // every output stream: stdout may be a file or a pipe
         try await running
         try await backendChannel.close()
     }
