@@ -19,6 +19,10 @@ public final class ChildProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        // NIO opens its sockets without close-on-exec: without this a child would hold copies of
+        // the tests' listeners and connections, so a backend a test stops would keep accepting
+        // (into the child's copy) and its connections would not close until the child exits.
+        Self.closeInheritedDescriptors(&actions)
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -27,6 +31,21 @@ public final class ChildProcess: @unchecked Sendable {
         let rc = posix_spawn(&pid, path, &actions, nil, argv, env)
         guard rc == 0 else { throw ExternalError("cannot start \(path): \(String(cString: strerror(rc)))") }
         self.pid = pid
+    }
+
+    /// Adds actions that close every descriptor from 3 up in the child: glibc's
+    /// `posix_spawn_file_actions_addclosefrom_np` (2.34 and later, looked up at run time as the
+    /// Glibc module does not export it), else a close for each descriptor open now.
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
+            _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
+            return
+        }
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for fd in open.compactMap({ Int32($0) }) where fd > 2 {
+            posix_spawn_file_actions_addclose(&actions, fd)
+        }
     }
 
     /// Sends a signal (SIGTERM by default).
