@@ -26,8 +26,11 @@ struct PostgresStoreTests {
         }
     }
 
-    func open(_ server: PostgresServer, _ database: String) async throws -> PostgresSessionStore {
-        try await PostgresSessionStore.open(postgresOptions(server, database), logger: quietLogger)
+    func open(_ server: PostgresServer, _ database: String, acquireTimeout: Duration = .seconds(5)) async throws
+        -> PostgresSessionStore
+    {
+        try await PostgresSessionStore.open(
+            postgresOptions(server, database, acquireTimeout: acquireTimeout), logger: quietLogger)
     }
 
     @Test("instances starting together migrate once, and reopening applies nothing")
@@ -116,7 +119,7 @@ struct PostgresStoreTests {
     func failsFastAndRecovers() async throws {
         try await withOwnPostgres { server in
             let database = try await server.createDatabase()
-            let store = try await open(server, database)
+            let store = try await open(server, database, acquireTimeout: PostgresStoreOptions(user: "u", database: "d").acquireTimeout)
             let h = hash(1)
             try await store.create(session(h, cookies: [cookie("a")]))
             try await server.pause()

@@ -37,9 +37,14 @@ func withOwnPostgres<T>(_ body: (PostgresServer) async throws -> T) async throws
 }
 
 /// Store options for a database on a test server: plain TCP on loopback, trust authentication.
-func postgresOptions(_ server: PostgresServer, _ database: String) -> PostgresStoreOptions {
+/// The wait for a connection is patient by default (tests run beside many others on few cores);
+/// the fail-fast test sets the production default.
+func postgresOptions(_ server: PostgresServer, _ database: String, acquireTimeout: Duration = .seconds(5))
+    -> PostgresStoreOptions
+{
     var options = PostgresStoreOptions(port: server.port, user: PostgresServer.user, database: database, tls: .disable)
     options.startupTimeout = .seconds(20)
+    options.acquireTimeout = acquireTimeout
     return options
 }
 

@@ -57,7 +57,15 @@ public final class PostgresServer: Sendable {
     public static func start() async throws -> PostgresServer {
         guard let bin = binDirectory else { throw ExternalError(skipMessage) }
         let runAs = getuid() == 0 ? "postgres" : nil
-        let directory = try External.temporaryDirectory("pg")
+        // The server user must reach the directory: under root, /tmp rather than a TMPDIR that
+        // may sit in root's home.
+        let directory: URL
+        if runAs != nil {
+            directory = URL(fileURLWithPath: "/tmp/tokenjar-pg-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } else {
+            directory = try External.temporaryDirectory("pg")
+        }
         do {
             if let runAs { try handOver(directory, to: runAs) }
             let data = directory.appendingPathComponent("data").path
