@@ -25,6 +25,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var headerReadTimeout: Duration
     /// How long in-flight requests are drained on SIGTERM.
     public var shutdownGrace: Duration
+    /// Load benchmarks only: key a jar by any token the client sends (session fixation).
+    public var adoptClientTokens: Bool
 
     public init(
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080),
@@ -37,7 +39,8 @@ public struct ServerConfig: Sendable, Equatable {
         maxBodyBytes: Int = 10 * 1024 * 1024,
         maxConnections: Int = 10_000,
         headerReadTimeout: Duration = .seconds(10),
-        shutdownGrace: Duration = .seconds(10)
+        shutdownGrace: Duration = .seconds(10),
+        adoptClientTokens: Bool = false
     ) {
         self.listen = listen
         self.eventLoops = eventLoops
@@ -50,6 +53,7 @@ public struct ServerConfig: Sendable, Equatable {
         self.maxConnections = maxConnections
         self.headerReadTimeout = headerReadTimeout
         self.shutdownGrace = shutdownGrace
+        self.adoptClientTokens = adoptClientTokens
     }
 }
 
@@ -73,6 +77,8 @@ extension ServerConfig {
              doc: "Time a client has to send a complete request head (slowloris protection)."),
         .key("shutdown_grace", .duration(allowZero: true), \.shutdownGrace,
              doc: "On SIGTERM, in-flight requests are drained for at most this long."),
+        .key("adopt_client_tokens", .bool, \.adoptClientTokens,
+             doc: "Load benchmarks only: an unknown token the client sends becomes a session under that very token, as load harnesses with fixed tokens expect. This is session fixation: never in production; the gateway logs a warning at start."),
     ]
 }
 

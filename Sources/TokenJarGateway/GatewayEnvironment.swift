@@ -17,6 +17,8 @@ public struct ProxySettings: Sendable, Hashable {
     public var reservedPrefix: String
     /// One log line per request.
     public var accessLog: Bool
+    /// Load benchmarks only: an unknown client token becomes a session under that token.
+    public var adoptClientTokens: Bool = false
 
     public init(
         tokenHeader: String = "X-Session-Token", identityHeaders: [String] = ["X-WX-OpenID", "X-WX-UnionID"],
@@ -41,11 +43,17 @@ final class GatewayEnvironment: Sendable {
     let logger: Logger
     let tokenHeaderLower: String
     let identityHeadersLower: [String]
+    let maxConnections: Int
+    let headerReadTimeout: TimeAmount
     private let routeTable: NIOLockedValueBox<RouteTable>
     private let active: NIOLockedValueBox<Int>
+    private let connections: NIOLockedValueBox<Int>
 
     init(sessions: SessionManager, settings: ProxySettings, routes: RouteTable, logger: Logger,
-         endpoints: (any GatewayEndpoints)?) {
+         endpoints: (any GatewayEndpoints)?, maxConnections: Int = 10_000, headerReadTimeout: TimeAmount = .seconds(10)) {
+        self.maxConnections = maxConnections
+        self.headerReadTimeout = headerReadTimeout
+        self.connections = NIOLockedValueBox(0)
         self.sessions = sessions
         self.settings = settings
         self.endpoints = endpoints
@@ -64,4 +72,18 @@ final class GatewayEnvironment: Sendable {
     var inFlight: Int { active.withLockedValue { $0 } }
     func exchangeStarted() { active.withLockedValue { $0 += 1 } }
     func exchangeEnded() { active.withLockedValue { $0 -= 1 } }
+
+    /// Counts a new client connection; false when the limit is reached (it is then not counted).
+    func connectionOpened() -> Bool {
+        connections.withLockedValue {
+            guard $0 < maxConnections else { return false }
+            $0 += 1
+            return true
+        }
+    }
+
+    func connectionClosed() { connections.withLockedValue { $0 -= 1 } }
+
+    /// Client connections open now.
+    var openConnections: Int { connections.withLockedValue { $0 } }
 }

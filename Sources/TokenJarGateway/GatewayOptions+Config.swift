@@ -52,7 +52,10 @@ extension GatewayOptions {
             cacheEntries: config.store.cacheEntries,
             sweepInterval: TimeAmount(config.sessions.sweepInterval),
             shutdownGrace: TimeAmount(server.shutdownGrace),
-            maxHeaderBytes: server.maxHeaderBytes)
+            maxHeaderBytes: server.maxHeaderBytes,
+            maxConnections: server.maxConnections,
+            headerReadTimeout: TimeAmount(server.headerReadTimeout))
+        self.proxy.adoptClientTokens = server.adoptClientTokens
     }
 
     private static func hostMatch(_ pattern: HostPattern?) -> RouteSpec.HostMatch {

@@ -20,13 +20,18 @@ public struct GatewayOptions: Sendable {
     public var sweepInterval: TimeAmount
     public var shutdownGrace: TimeAmount
     public var maxHeaderBytes: Int
+    /// Client connections open at once; more are closed as soon as they are accepted.
+    public var maxConnections: Int
+    /// Time a client has to send a whole request head, on a new or an idle keep-alive connection.
+    public var headerReadTimeout: TimeAmount
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, eventLoops: Int = 0, routes: RouteTable,
         proxy: ProxySettings = ProxySettings(), timeouts: SessionTimeouts = SessionTimeouts(),
         cookiePolicy: CookiePolicy = .default, cacheEntries: Int = 100_000,
         sweepInterval: TimeAmount = .seconds(60), shutdownGrace: TimeAmount = .seconds(10),
-        maxHeaderBytes: Int = 32 * 1024
+        maxHeaderBytes: Int = 32 * 1024, maxConnections: Int = 10_000,
+        headerReadTimeout: TimeAmount = .seconds(10)
     ) {
         self.host = host
         self.port = port
@@ -39,6 +44,8 @@ public struct GatewayOptions: Sendable {
         self.sweepInterval = sweepInterval
         self.shutdownGrace = shutdownGrace
         self.maxHeaderBytes = maxHeaderBytes
+        self.maxConnections = maxConnections
+        self.headerReadTimeout = headerReadTimeout
     }
 }
 
@@ -61,7 +68,11 @@ public final class GatewayServer: Service, Sendable {
             store: store, policy: options.cookiePolicy, timeouts: options.timeouts, clock: clock,
             cacheEntries: options.cacheEntries)
         self.env = GatewayEnvironment(
-            sessions: sessions, settings: options.proxy, routes: options.routes, logger: logger, endpoints: endpoints)
+            sessions: sessions, settings: options.proxy, routes: options.routes, logger: logger, endpoints: endpoints,
+            maxConnections: options.maxConnections, headerReadTimeout: options.headerReadTimeout)
+        if options.proxy.adoptClientTokens {
+            logger.warning("server.adopt_client_tokens is on: client-chosen tokens become sessions (load benchmarks only, never in production)")
+        }
         self.bound = group.any().makePromise(of: SocketAddress.self)
     }
 
@@ -98,7 +109,12 @@ public final class GatewayServer: Service, Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.maxMessagesPerRead, value: 16)
                 .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
+                    guard env.connectionOpened() else {
+                        env.logger.warning("connection limit reached; closing a new connection")
+                        return channel.close()
+                    }
+                    channel.closeFuture.whenComplete { _ in env.connectionClosed() }
+                    return channel.eventLoop.makeCompletedFuture {
                         let pool = loopPools[ObjectIdentifier(channel.eventLoop)]!.value
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                             withPipeliningAssistance: true, withErrorHandling: true,

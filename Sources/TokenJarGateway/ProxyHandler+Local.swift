@@ -97,6 +97,8 @@ extension ProxyHandler {
         instanceOrder = []
         upstreamStartedAt = nil
         upstreamHeadAt = nil
+        clientToken = nil
+        if context.channel.isActive { armHeadTimer() }
         resumeClientReads()
     }
 

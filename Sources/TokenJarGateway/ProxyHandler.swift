@@ -50,6 +50,9 @@ final class ProxyHandler: ChannelDuplexHandler {
     var pendingParts: [HTTPClientRequestPart] = []
     var upstream: UpstreamConnection?
     var upstreamRequestHead: HTTPRequestHead?
+    var clientToken: String?
+    /// Closes a connection that sends no complete request head in time (slowloris, idle keep-alive).
+    var headTimer: Scheduled<Void>?
     var instanceOrder: [Int] = []
     var attempt = 0
     var staleRetries = 0
@@ -80,9 +83,23 @@ final class ProxyHandler: ChannelDuplexHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         clientAddress = context.channel.remoteAddress?.ipAddress
+        armHeadTimer()
+    }
+
+    /// Starts the wait for the next request head.
+    func armHeadTimer() {
+        headTimer?.cancel()
+        let generation = self.generation
+        headTimer = context.eventLoop.assumeIsolated().scheduleTask(in: env.headerReadTimeout) {
+            self.headTimer = nil
+            guard generation == self.generation, self.phase == .idle else { return }
+            self.context.close(promise: nil)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        headTimer?.cancel()
+        headTimer = nil
         if phase != .idle { abortUpstream() }
         finishExchange(logged: false)
         context.fireChannelInactive()
@@ -109,12 +126,11 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is HTTPParserError, phase == .idle || !responseHeadSent {
-            respondLocally(.badRequest, close: true)
-        } else {
-            abortUpstream()
-            context.close(promise: nil)
-        }
+        // A malformed request was already answered with 400 by NIO's protocol error handler,
+        // which sits before this one; whatever the error, the exchange and connection end here.
+        abortUpstream()
+        if phase != .idle { finishExchange(logged: false) }
+        context.close(promise: nil)
     }
 
     // MARK: request side
@@ -143,6 +159,8 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     private func startExchange(_ head: HTTPRequestHead) {
+        headTimer?.cancel()
+        headTimer = nil
         generation &+= 1
         env.exchangeStarted()
         self.head = head
@@ -178,7 +196,8 @@ final class ProxyHandler: ChannelDuplexHandler {
         let nowMicros = env.sessions.clock.nowMicros()
         let now = nowMicros / 1_000_000
         let token = head.headers.first(name: env.tokenHeaderLower)
-        if let token, SessionToken.isWellFormed(token) {
+        clientToken = token
+        if let token, SessionToken.isWellFormed(token) || env.settings.adoptClientTokens {
             let hash = SessionToken.hash(token)
             if let cached = env.sessions.cached(hash, now: now) {
                 return sessionReady(cached)
@@ -203,6 +222,9 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     private func noValidToken(now: Int64) {
         guard let route, route.mintTokens else { return respondLocally(.tokenRequired, close: false) }
+        if env.settings.adoptClientTokens, let token = clientToken, !token.isEmpty, token.utf8.count <= 256 {
+            return sessionReady(env.sessions.mint(now: now, adopting: token))
+        }
         sessionReady(env.sessions.mint(now: now))
     }
 

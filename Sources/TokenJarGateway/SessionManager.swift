@@ -21,6 +21,8 @@ struct ActiveSession: Sendable {
     let hash: TokenHash
     /// The token minted for this request, returned to the client in the token header.
     let mintedToken: String?
+    /// The session is not stored yet: the response's write creates it.
+    var isNew: Bool = false
     /// The state as seen when the request started; also the working copy when no cache is kept.
     var snapshot: SessionState
 
@@ -74,14 +76,16 @@ final class SessionManager: Sendable {
     }
 
     /// A new session under a freshly minted token. It is stored with the response's write.
-    func mint(now: Int64) -> ActiveSession {
-        let token = SessionToken.mint()
+    /// `adopting` (load benchmarks only) keys it by the client's own token instead, which is
+    /// then not handed back.
+    func mint(now: Int64, adopting clientToken: String? = nil) -> ActiveSession {
+        let token = clientToken ?? SessionToken.mint()
         let hash = SessionToken.hash(token)
         let state = SessionState(
             createdAt: now, lastSeenAt: now, expiresAt: expiry(createdAt: now, lastSeen: now),
             identity: nil, jar: CookieJar(policy: policy))
         cache?.withSession(hash) { $0 = state }
-        return ActiveSession(hash: hash, mintedToken: token, snapshot: state)
+        return ActiveSession(hash: hash, mintedToken: clientToken == nil ? token : nil, isNew: true, snapshot: state)
     }
 
     /// The Cookie header the jar sends for `url`, or nil.
@@ -103,7 +107,7 @@ final class SessionManager: Sendable {
     func applyResponse(_ session: inout ActiveSession, setCookie: [String], from url: CookieURL,
                        nowMicros: Int64) -> SessionWrite? {
         let now = nowMicros / 1_000_000
-        let isNew = session.mintedToken != nil
+        let isNew = session.isNew
         var touched: (Int64, Int64)?
         func update(_ state: inout SessionState) -> JarChanges {
             let changes = setCookie.isEmpty

@@ -36,6 +36,9 @@ final class FileLock: Sendable {
     func release() {
         descriptor.withLockedValue { fd in
             guard fd >= 0 else { return }
+            // Unlock first: a child process forked meanwhile may share the descriptor until its
+            // exec closes it, and closing ours alone would leave the lock held until then.
+            _ = flock(fd, LOCK_UN)
             close(fd)
             fd = -1
         }
