@@ -36,16 +36,20 @@ extension ProxyHandler: UpstreamDelegate {
         switch phase {
         case .forwarding:
             cancelTimer()
-            // A keep-alive connection the backend closed just before our request: send an
-            // idempotent request again on a fresh connection when nothing of its body went out.
-            if let conn, conn.reused, bodyBytes == 0, staleRetries < 2, head.method.isIdempotent,
-               let upstreamRequestHead {
+            // The backend closed before any answer. An idempotent request whose body did not go
+            // out is sent again: on a fresh connection to the same instance when a kept-alive one
+            // went stale, else to the next instance.
+            if let conn, bodyBytes == 0, staleRetries < 2, head.method.isIdempotent, let upstreamRequestHead {
                 staleRetries += 1
                 phase = .preparing
-                attempt = max(0, attempt - 1)
                 pendingParts = [.head(upstreamRequestHead)]
                 if requestEnded { pendingParts.append(.end(nil)) }
-                connect(fresh: true)
+                if conn.reused {
+                    attempt = max(0, attempt - 1)
+                    connect(fresh: true)
+                } else {
+                    connect()
+                }
                 return
             }
             respondLocally(.upstreamBroken, close: true)
