@@ -119,8 +119,13 @@ let package = Package(
         .target(
             name: "TokenJarTestSupport",
             dependencies: [
+                "TokenJarGateway", "TokenJarStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/TokenJarTestSupport"
         ),
@@ -147,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "TokenJarWeChatTests",
             dependencies: [
-                "TokenJarWeChat", "TokenJarGateway", "TokenJarStore", "TokenJarConfig",
+                "TokenJarWeChat", "TokenJarGateway", "TokenJarStore", "TokenJarConfig", "TokenJarTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

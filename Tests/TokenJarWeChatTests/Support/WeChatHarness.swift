@@ -32,7 +32,7 @@ final class WeChatHarness: Sendable {
     ) async throws -> WeChatHarness {
         let logs = LogCapture()
         let fake = try await FakeWeChatAPI.start(appID: appID, secret: secret, tokenDelay: tokenDelay)
-        let backend = try await TestBackend.start()
+        let backend = try await startWeChatBackend()
         let settings = wechat
             ? WeChatSettings(
                 appID: appID, secret: secret, apiBase: apiBase ?? fake.baseURL, timeout: .seconds(2),
@@ -45,7 +45,8 @@ final class WeChatHarness: Sendable {
                 RouteSpec(name: "members", pathPrefix: "/members", upstreams: [upstream], requiresLogin: true),
                 RouteSpec(upstreams: [upstream]),
             ],
-            store: store, logger: logs.logger("tokenjar"), endpoints: endpoints)
+            store: store, configure: { $0.proxy.accessLog = true }, logger: logs.logger("tokenjar"),
+            endpoints: endpoints)
         let harness = WeChatHarness(fake: fake, backend: backend, gateway: gateway, endpoints: endpoints, logs: logs)
         harness.secrets.add(secret)
         return harness

@@ -3,17 +3,23 @@ import NIOHTTP1
 import NIOPosix
 
 /// A response as a test client saw it.
-struct ClientResponse: Sendable {
-    var status: HTTPResponseStatus
-    var headers: HTTPHeaders
-    var body: String
+public struct ClientResponse: Sendable {
+    public var status: HTTPResponseStatus
+    public var headers: HTTPHeaders
+    public var body: String
+
+    public init(status: HTTPResponseStatus, headers: HTTPHeaders, body: String) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
 }
 
 /// A minimal HTTP/1.1 client for tests: one connection per request, no cookie handling at
 /// all (like `wx.request`), so only the token header carries state.
-enum TestHTTPClient {
-    static func request(
-        group: any EventLoopGroup, port: Int, method: HTTPMethod = .GET, path: String,
+public enum TestHTTPClient {
+    public static func request(
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, port: Int, method: HTTPMethod = .GET, path: String,
         headers: [(String, String)] = [], body: String? = nil
     ) async throws -> ClientResponse {
         let promise = group.any().makePromise(of: ClientResponse.self)
@@ -44,7 +50,7 @@ enum TestHTTPClient {
     }
 
     /// Sends raw bytes and returns whatever the server answers until it closes or `timeout`.
-    static func raw(group: any EventLoopGroup, port: Int, _ bytes: String, timeout: TimeAmount = .seconds(2)) async throws -> String {
+    public static func raw(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, port: Int, _ bytes: String, timeout: TimeAmount = .seconds(2)) async throws -> String {
         let promise = group.any().makePromise(of: String.self)
         let channel: any Channel
         do {

@@ -3,16 +3,16 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import TokenJarStore
-@testable import TokenJarGateway
+import TokenJarGateway
 
 /// A gateway served in-process on 127.0.0.1 port 0, for end-to-end tests.
-final class RunningGateway: Sendable {
-    let server: GatewayServer
-    let serviceGroup: ServiceGroup
-    let task: Task<Void, any Error>
-    let port: Int
+public final class RunningGateway: Sendable {
+    public let server: GatewayServer
+    public let serviceGroup: ServiceGroup
+    public let task: Task<Void, any Error>
+    public let port: Int
 
-    static func start(
+    public static func start(
         routes: [RouteSpec], store: any SessionStore = MemorySessionStore(),
         configure: (inout GatewayOptions) -> Void = { _ in }, logger: Logger = Logger(label: "test"),
         endpoints: (any GatewayEndpoints)? = nil, clock: any GatewayClock = SystemGatewayClock()
@@ -35,14 +35,14 @@ final class RunningGateway: Sendable {
     }
 
     /// Graceful shutdown, as on SIGTERM; returns once the server has stopped.
-    func stop() async throws {
+    public func stop() async throws {
         await serviceGroup.triggerGracefulShutdown()
         try await task.value
     }
 }
 
 /// A backend instance at `port` on loopback.
-func upstream(_ port: Int) -> Upstream { Upstream(host: "127.0.0.1", port: port) }
+public func upstream(_ port: Int) -> Upstream { Upstream(host: "127.0.0.1", port: port) }
 
 /// Shared event loops for test clients and backends.
-let testGroup = MultiThreadedEventLoopGroup.singleton
+public let testGroup = MultiThreadedEventLoopGroup.singleton

@@ -4,37 +4,49 @@ import NIOHTTP1
 import NIOPosix
 
 /// A request as the backend received it.
-struct ReceivedRequest: Sendable {
-    var method: HTTPMethod
-    var uri: String
-    var headers: HTTPHeaders
-    var body: String
+public struct ReceivedRequest: Sendable {
+    public var method: HTTPMethod
+    public var uri: String
+    public var headers: HTTPHeaders
+    public var body: String
 }
 
 /// What the test backend answers.
-struct BackendResponse: Sendable {
-    var status: HTTPResponseStatus = .ok
-    var headers: [(String, String)] = []
-    var body: String = "ok"
+public struct BackendResponse: Sendable {
+    public var status: HTTPResponseStatus = .ok
+    public var headers: [(String, String)] = []
+    public var body: String = "ok"
     /// Wait this long before the head.
-    var delay: TimeAmount = .zero
+    public var delay: TimeAmount = .zero
     /// Send the head and part of the body, then reset the connection.
-    var resetMidBody = false
+    public var resetMidBody = false
     /// Send the head and part of the body, then nothing more (the connection stays open).
-    var stallMidBody = false
+    public var stallMidBody = false
+
+    public init(
+        status: HTTPResponseStatus = .ok, headers: [(String, String)] = [], body: String = "ok",
+        delay: TimeAmount = .zero, resetMidBody: Bool = false, stallMidBody: Bool = false
+    ) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.delay = delay
+        self.resetMidBody = resetMidBody
+        self.stallMidBody = stallMidBody
+    }
 }
 
 /// An in-process HTTP backend on loopback, port 0, that records every request and answers
 /// through a closure.
-final class TestBackend: Sendable {
-    let channel: any Channel
+public final class TestBackend: Sendable {
+    public let channel: any Channel
     private let received: NIOLockedValueBox<[ReceivedRequest]>
 
-    var port: Int { channel.localAddress!.port! }
-    var requests: [ReceivedRequest] { received.withLockedValue { $0 } }
+    public var port: Int { channel.localAddress!.port! }
+    public var requests: [ReceivedRequest] { received.withLockedValue { $0 } }
 
-    static func start(
-        group: any EventLoopGroup,
+    public static func start(
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         _ respond: @escaping @Sendable (ReceivedRequest) -> BackendResponse
     ) async throws -> TestBackend {
         let box = NIOLockedValueBox<[ReceivedRequest]>([])
@@ -62,7 +74,7 @@ final class TestBackend: Sendable {
     }
 
     /// Stops listening and closes every accepted connection, as a dying backend would.
-    func stop() async {
+    public func stop() async {
         try? await channel.close()
         for child in children.withLockedValue({ $0 }) { try? await child.close() }
     }
