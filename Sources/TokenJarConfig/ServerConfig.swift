@@ -19,6 +19,8 @@ public struct ServerConfig: Sendable, Equatable {
     /// The gateway's own endpoints live under this path and are never forwarded.
     public var reservedPrefix: String
     public var maxHeaderBytes: Int
+    /// Most header fields in one request head.
+    public var maxHeaders: Int
     public var maxBodyBytes: Int
     public var maxConnections: Int
     /// How long a client may take to send a request head (slowloris protection).
@@ -36,6 +38,7 @@ public struct ServerConfig: Sendable, Equatable {
         trustForwardedProto: Bool = false,
         reservedPrefix: String = "/_tokenjar",
         maxHeaderBytes: Int = 32 * 1024,
+        maxHeaders: Int = 100,
         maxBodyBytes: Int = 10 * 1024 * 1024,
         maxConnections: Int = 10_000,
         headerReadTimeout: Duration = .seconds(10),
@@ -49,6 +52,7 @@ public struct ServerConfig: Sendable, Equatable {
         self.trustForwardedProto = trustForwardedProto
         self.reservedPrefix = reservedPrefix
         self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaders = maxHeaders
         self.maxBodyBytes = maxBodyBytes
         self.maxConnections = maxConnections
         self.headerReadTimeout = headerReadTimeout
@@ -70,6 +74,7 @@ extension ServerConfig {
         .key("reserved_prefix", .reservedPrefix, \.reservedPrefix,
              doc: "Path prefix of the gateway's own endpoints; never forwarded to a backend."),
         .key("max_header_bytes", .size(minimum: 1024), \.maxHeaderBytes, doc: "Largest request head accepted."),
+        .key("max_headers", .integer(1...65_534), \.maxHeaders, doc: "Most header fields in one request head; more is answered with 400."),
         .key("max_body_bytes", .size(), \.maxBodyBytes,
              doc: "Largest request body accepted, unless a route sets its own `max_body_bytes`."),
         .key("max_connections", .integer(1...Int.max), \.maxConnections, doc: "Most client connections open at once."),

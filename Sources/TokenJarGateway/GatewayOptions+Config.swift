@@ -53,6 +53,7 @@ extension GatewayOptions {
             sweepInterval: TimeAmount(config.sessions.sweepInterval),
             shutdownGrace: TimeAmount(server.shutdownGrace),
             maxHeaderBytes: server.maxHeaderBytes,
+            maxHeaders: server.maxHeaders,
             maxConnections: server.maxConnections,
             headerReadTimeout: TimeAmount(server.headerReadTimeout))
         self.proxy.adoptClientTokens = server.adoptClientTokens

@@ -20,6 +20,8 @@ public struct GatewayOptions: Sendable {
     public var sweepInterval: TimeAmount
     public var shutdownGrace: TimeAmount
     public var maxHeaderBytes: Int
+    /// Most header fields in one request head.
+    public var maxHeaders: Int
     /// Client connections open at once; more are closed as soon as they are accepted.
     public var maxConnections: Int
     /// Time a client has to send a whole request head, on a new or an idle keep-alive connection.
@@ -30,7 +32,7 @@ public struct GatewayOptions: Sendable {
         proxy: ProxySettings = ProxySettings(), timeouts: SessionTimeouts = SessionTimeouts(),
         cookiePolicy: CookiePolicy = .default, cacheEntries: Int = 100_000,
         sweepInterval: TimeAmount = .seconds(60), shutdownGrace: TimeAmount = .seconds(10),
-        maxHeaderBytes: Int = 32 * 1024, maxConnections: Int = 10_000,
+        maxHeaderBytes: Int = 32 * 1024, maxHeaders: Int = 100, maxConnections: Int = 10_000,
         headerReadTimeout: TimeAmount = .seconds(10)
     ) {
         self.host = host
@@ -44,6 +46,7 @@ public struct GatewayOptions: Sendable {
         self.sweepInterval = sweepInterval
         self.shutdownGrace = shutdownGrace
         self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaders = maxHeaders
         self.maxConnections = maxConnections
         self.headerReadTimeout = headerReadTimeout
     }
@@ -100,6 +103,7 @@ public final class GatewayServer: Service, Sendable {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = options.maxHeaderBytes
         limits.maxHeaderFieldSize = options.maxHeaderBytes
+        limits.maxHeaderFieldCount = options.maxHeaders
         let decoderLimits = limits
         let channel: any Channel
         do {

@@ -1,0 +1,46 @@
+import NIOCore
+import NIOHTTP1
+import Testing
+@testable import TokenJarGateway
+
+/// Ambiguous or malformed HTTP/1.1 framing is refused with 400 and never forwarded.
+@Suite("Request framing")
+struct FramingTests {
+    static let cases: [(String, String)] = [
+        ("Content-Length with Transfer-Encoding",
+         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+        ("two different Content-Length values",
+         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nhello"),
+        ("a Content-Length list",
+         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4, 5\r\n\r\nhello"),
+        ("obsolete line folding",
+         "GET / HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n"),
+        ("a bare LF inside a header value",
+         "GET / HTTP/1.1\r\nHost: x\r\nX-Bad: a\nb\r\n\r\n"),
+        ("a bare CR inside a header value",
+         "GET / HTTP/1.1\r\nHost: x\r\nX-Bad: a\rb\r\n\r\n"),
+        ("an invalid chunk size",
+         "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"),
+        ("an unknown transfer coding",
+         "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nhello"),
+        ("a space before the header colon",
+         "GET / HTTP/1.1\r\nHost: x\r\nX-Bad : 1\r\n\r\n"),
+        ("an oversized request line",
+         "GET /" + String(repeating: "a", count: 70_000) + " HTTP/1.1\r\nHost: x\r\n\r\n"),
+        ("an oversized header section",
+         "GET / HTTP/1.1\r\nHost: x\r\n" + String(repeating: "X-Pad: " + String(repeating: "p", count: 1000) + "\r\n", count: 40) + "\r\n"),
+        ("too many headers",
+         "GET / HTTP/1.1\r\nHost: x\r\n" + (0..<300).map { "X-H\($0): 1\r\n" }.joined() + "\r\n"),
+    ]
+
+    @Test("refused with 400, never forwarded", arguments: cases.indices)
+    func refused(_ index: Int) async throws {
+        let (name, request) = Self.cases[index]
+        let backend = try await TestBackend.start(group: testGroup) { _ in BackendResponse() }
+        let gateway = try await RunningGateway.start(routes: [RouteSpec(upstreams: [upstream(backend.port)])])
+        defer { Task { try? await gateway.stop(); await backend.stop() } }
+        let answer = try await TestHTTPClient.raw(group: testGroup, port: gateway.port, request, timeout: .seconds(3))
+        #expect(answer.hasPrefix("HTTP/1.1 400"), "\(name): \(answer.prefix(60))")
+        #expect(backend.requests.count == 0, "\(name) reached the backend")
+    }
+}
