@@ -111,7 +111,7 @@ final class SQLiteReadContext {
 
 /// Reader threads, each with its own connection, sharing one queue. In WAL mode they read
 /// beside the writer without waiting for it.
-final class SQLiteReaderPool: Sendable {
+final class SQLiteReaderPool: SQLiteJobSubmitting {
     private typealias Job = @Sendable (SQLiteReadContext) -> Void
     private let queue = WorkQueue<Job>()
     private let exit: ThreadExit
@@ -131,26 +131,12 @@ final class SQLiteReaderPool: Sendable {
         }
     }
 
-    private func submit<R: Sendable>(
+    func submit<R: Sendable>(
         _ body: @escaping @Sendable (SQLiteReadContext) throws -> R,
         completion: @escaping @Sendable (Result<R, Error>) -> Void
     ) {
         if !queue.push({ context in completion(Result { try body(context) }) }) {
             completion(.failure(StoreError.closed))
-        }
-    }
-
-    func submit<R: Sendable>(
-        on eventLoop: any EventLoop, _ body: @escaping @Sendable (SQLiteReadContext) throws -> R
-    ) -> EventLoopFuture<R> {
-        let promise = eventLoop.makePromise(of: R.self)
-        submit(body) { promise.completeWith($0) }
-        return promise.futureResult
-    }
-
-    func submit<R: Sendable>(_ body: @escaping @Sendable (SQLiteReadContext) throws -> R) async throws -> R {
-        try await withCheckedThrowingContinuation { continuation in
-            submit(body) { continuation.resume(with: $0) }
         }
     }
 

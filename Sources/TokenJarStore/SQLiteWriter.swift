@@ -52,7 +52,7 @@ private final class TypedWriterJob<R: Sendable>: WriterJob, @unchecked Sendable 
 /// its own savepoint inside ONE transaction, commits once, and only then completes the jobs'
 /// promises. While a commit (and its fsync) is in progress new jobs queue up, and the next
 /// transaction carries them all, so one fsync serves many responses.
-final class SQLiteWriter: Sendable {
+final class SQLiteWriter: SQLiteJobSubmitting {
     private let queue = WorkQueue<any WriterJob>()
     private let exit = ThreadExit(count: 1)
     private let counters = NIOLockedValueBox(SQLiteWriterStatistics())
@@ -81,20 +81,6 @@ final class SQLiteWriter: Sendable {
     ) {
         if !queue.push(TypedWriterJob(body: body, completion: completion)) {
             completion(.failure(StoreError.closed))
-        }
-    }
-
-    func submit<R: Sendable>(
-        on eventLoop: any EventLoop, _ body: @escaping @Sendable (SQLiteWriteContext) throws -> R
-    ) -> EventLoopFuture<R> {
-        let promise = eventLoop.makePromise(of: R.self)
-        submit(body) { promise.completeWith($0) }
-        return promise.futureResult
-    }
-
-    func submit<R: Sendable>(_ body: @escaping @Sendable (SQLiteWriteContext) throws -> R) async throws -> R {
-        try await withCheckedThrowingContinuation { continuation in
-            submit(body) { continuation.resume(with: $0) }
         }
     }
 

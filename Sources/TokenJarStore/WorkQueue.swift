@@ -107,3 +107,28 @@ func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
 
 /// Unix seconds now.
 func unixNow() -> Int64 { Int64(Date().timeIntervalSince1970) }
+
+/// A thread that runs jobs against its own SQLite context (the writer, the reader pool), with
+/// the future- and async-shaped forms of submitting one derived from the callback form.
+protocol SQLiteJobSubmitting: Sendable {
+    associatedtype Context
+
+    /// Queues `body`; `completion` gets its result, or `StoreError.closed` after shutdown.
+    func submit<R: Sendable>(
+        _ body: @escaping @Sendable (Context) throws -> R,
+        completion: @escaping @Sendable (Result<R, Error>) -> Void)
+}
+
+extension SQLiteJobSubmitting {
+    func submit<R: Sendable>(on eventLoop: any EventLoop, _ body: @escaping @Sendable (Context) throws -> R) -> EventLoopFuture<R> {
+        let promise = eventLoop.makePromise(of: R.self)
+        submit(body) { promise.completeWith($0) }
+        return promise.futureResult
+    }
+
+    func submit<R: Sendable>(_ body: @escaping @Sendable (Context) throws -> R) async throws -> R {
+        try await withCheckedThrowingContinuation { continuation in
+            submit(body) { continuation.resume(with: $0) }
+        }
+    }
+}
