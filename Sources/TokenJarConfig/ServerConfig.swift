@@ -97,7 +97,11 @@ extension ConfigValueType where Value == String {
     ]
 
     /// An HTTP field name (RFC 9110 token) that may carry a session token.
-    static var headerName: Self {
+    static var headerName: Self { carrierHeaderName(carrying: "the token") }
+
+    /// An HTTP field name (RFC 9110 token) that is neither a hop-by-hop, cookie nor framing
+    /// header, so it can carry `what` (the token, an identity) through the gateway.
+    static func carrierHeaderName(carrying what: String) -> Self {
         .string("header name") { text throws(ConfigValueError) in
             let name = text.trimmingSpaces()
             let tokenSymbols = "!#$%&'*+-.^_`|~"
@@ -107,7 +111,7 @@ extension ConfigValueType where Value == String {
                 throw ConfigValueError("expected an HTTP header name (letters, digits and -)")
             }
             guard !forbiddenTokenHeaders.contains(name.lowercased()) else {
-                throw ConfigValueError("cannot carry the token: it is a hop-by-hop, cookie or framing header")
+                throw ConfigValueError("cannot carry \(what): it is a hop-by-hop, cookie or framing header")
             }
             return name
         }

@@ -92,21 +92,6 @@ extension ConfigValueType where Value == String {
         }
     }
 
-    /// A header name that may carry an identity to the backend: an RFC 9110 token, and neither a
-    /// hop-by-hop, cookie nor framing header.
-    static var identityHeaderName: Self {
-        .string("header name") { text throws(ConfigValueError) in
-            let name = text.trimmingSpaces()
-            let tokenSymbols = "!#$%&'*+-.^_`|~"
-            guard !name.isEmpty,
-                name.allSatisfy({ $0.isASCIILetter || $0.isASCIIDigit || tokenSymbols.contains($0) })
-            else {
-                throw ConfigValueError("expected an HTTP header name (letters, digits and -)")
-            }
-            guard !forbiddenTokenHeaders.contains(name.lowercased()) else {
-                throw ConfigValueError("cannot carry an identity: it is a hop-by-hop, cookie or framing header")
-            }
-            return name
-        }
-    }
+    /// A header name that may carry an identity to the backend.
+    static var identityHeaderName: Self { carrierHeaderName(carrying: "an identity") }
 }
