@@ -51,6 +51,7 @@ extension GatewayConfig {
     func crossFieldProblems() -> [ConfigProblem] {
         var problems = routeProblems()
         problems += wechat.problems(tokenHeader: server.tokenHeader, routes: routes)
+        problems += admin.problems(server: server)
         if sessions.touchInterval >= sessions.idleTimeout {
             problems.append(ConfigProblem(
                 .conflict, keyPath: "sessions.touch_interval",

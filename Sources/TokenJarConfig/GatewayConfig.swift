@@ -7,6 +7,7 @@ public struct GatewayConfig: Sendable, Equatable {
     public var cookies: CookiesConfig
     public var log: LogConfig
     public var wechat: WeChatConfig
+    public var admin: AdminConfig
     /// Tried in order; the first match wins. At least one route with an upstream is needed to serve.
     public var routes: [RouteConfig]
 
@@ -21,6 +22,7 @@ public struct GatewayConfig: Sendable, Equatable {
         cookies: CookiesConfig = CookiesConfig(),
         log: LogConfig = LogConfig(),
         wechat: WeChatConfig = WeChatConfig(),
+        admin: AdminConfig = AdminConfig(),
         routes: [RouteConfig] = []
     ) {
         self.server = server
@@ -29,6 +31,7 @@ public struct GatewayConfig: Sendable, Equatable {
         self.cookies = cookies
         self.log = log
         self.wechat = wechat
+        self.admin = admin
         self.routes = routes
     }
 
@@ -71,6 +74,7 @@ enum ConfigRegistry {
         ConfigSection("cookies", \.cookies, doc: "Cookie-jar limits.", keys: CookiesConfig.configKeys),
         ConfigSection("log", \.log, doc: "Logging.", keys: LogConfig.configKeys),
         ConfigSection("wechat", \.wechat, doc: "WeChat mini-program login.", keys: WeChatConfig.configKeys),
+        ConfigSection("admin", \.admin, doc: "The admin listener: probes, metrics and the sessions API.", keys: AdminConfig.configKeys),
     ]
 
     /// The keys of each item of the `routes:` list.
