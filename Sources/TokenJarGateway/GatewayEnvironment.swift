@@ -38,6 +38,7 @@ public struct ProxySettings: Sendable, Hashable {
 /// reload swaps as a whole.
 final class GatewayEnvironment: Sendable {
     let sessions: SessionManager
+    let metrics: GatewayMetrics
     let settings: ProxySettings
     let endpoints: (any GatewayEndpoints)?
     let logger: Logger
@@ -55,6 +56,7 @@ final class GatewayEnvironment: Sendable {
         self.headerReadTimeout = headerReadTimeout
         self.connections = NIOLockedValueBox(0)
         self.sessions = sessions
+        self.metrics = sessions.metrics
         self.settings = settings
         self.endpoints = endpoints
         self.logger = logger

@@ -1,4 +1,5 @@
 import CookieEngine
+import CoreMetrics
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -56,20 +57,28 @@ public struct GatewayOptions: Sendable {
 /// accepting, lets in-flight requests finish up to the grace period, then flushes the store.
 public final class GatewayServer: Service, Sendable {
     public let options: GatewayOptions
+    /// The gateway's metrics (requests, upstream latency, tokens, jar writes, store errors).
+    public let metrics: GatewayMetrics
     let env: GatewayEnvironment
     private let store: any SessionStore
     private let group: MultiThreadedEventLoopGroup
     private let bound: EventLoopPromise<SocketAddress>
 
+    /// `metricsFactory` receives the gateway's metrics; by default the factory `MetricsSystem`
+    /// was bootstrapped with (none: the metrics go nowhere).
     public init(options: GatewayOptions, store: any SessionStore, logger: Logger,
-                clock: any GatewayClock = SystemGatewayClock(), endpoints: (any GatewayEndpoints)? = nil) {
+                clock: any GatewayClock = SystemGatewayClock(), endpoints: (any GatewayEndpoints)? = nil,
+                metricsFactory: (any MetricsFactory)? = nil) {
         self.options = options
         self.store = store
         let threads = options.eventLoops > 0 ? options.eventLoops : System.coreCount
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let metrics = GatewayMetrics(
+            routeNames: options.routes.routes.map(\.name), factory: metricsFactory ?? MetricsSystem.factory)
+        self.metrics = metrics
         let sessions = SessionManager(
             store: store, policy: options.cookiePolicy, timeouts: options.timeouts, clock: clock,
-            cacheEntries: options.cacheEntries)
+            cacheEntries: options.cacheEntries, metrics: metrics)
         self.env = GatewayEnvironment(
             sessions: sessions, settings: options.proxy, routes: options.routes, logger: logger, endpoints: endpoints,
             maxConnections: options.maxConnections, headerReadTimeout: options.headerReadTimeout)
@@ -89,6 +98,16 @@ public final class GatewayServer: Service, Sendable {
 
     /// Requests currently between head and end.
     public var inFlight: Int { env.inFlight }
+
+    /// The routes in use now.
+    public var routes: RouteTable { env.routes }
+
+    /// Drops sessions from the gateway's write-through cache, after they were removed from the
+    /// store behind its back (an admin revoke). Without this, a cached jar would keep serving
+    /// a revoked token.
+    public func forgetCachedSessions(_ hashes: some Sequence<TokenHash>) {
+        for hash in hashes { env.sessions.forget(hash) }
+    }
 
     public func run() async throws {
         let logger = env.logger
@@ -176,6 +195,7 @@ public final class GatewayServer: Service, Sendable {
                 let removed = try await store.sweep(now: env.sessions.clock.nowSeconds())
                 if removed > 0 { env.logger.info("swept expired sessions", metadata: ["count": "\(removed)"]) }
             } catch {
+                metrics.storeFailed()
                 env.logger.warning("sweep failed", metadata: ["error": "\(error)"])
             }
         }

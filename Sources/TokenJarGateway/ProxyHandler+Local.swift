@@ -85,7 +85,10 @@ extension ProxyHandler {
     /// Ends the current exchange: logs it and resets the per-request state.
     func finishExchange(logged: Bool) {
         guard phase != .idle else { return }
-        if logged && env.settings.accessLog { logAccess() }
+        if logged {
+            if env.settings.accessLog { logAccess() }
+            env.metrics.exchangeFinished(route: route?.name, status: responseStatus, upstreamNanoseconds: upstreamNanoseconds)
+        }
         env.exchangeEnded()
         phase = .idle
         route = nil
@@ -114,6 +117,12 @@ extension ProxyHandler {
         }
         if let session { metadata["session"] = "\(session.hash.shortHex)" }
         env.logger.info("access", metadata: metadata)
+    }
+
+    /// From the request going out to the backend's response head, as the access log shows it.
+    private var upstreamNanoseconds: Int64? {
+        guard let start = upstreamStartedAt, let end = upstreamHeadAt else { return nil }
+        return (end - start).nanoseconds
     }
 
     private static func millis(_ t: TimeAmount) -> String {

@@ -211,6 +211,7 @@ final class ProxyHandler: ChannelDuplexHandler {
                 case .success(let session?): self.sessionReady(session)
                 case .success(nil): self.noValidToken(now: now)
                 case .failure(let error):
+                    self.env.metrics.storeFailed()
                     self.env.logger.error("session load failed", metadata: ["error": "\(error)"])
                     self.respondLocally(.storeUnavailable, close: false)
                 }

@@ -35,11 +35,13 @@ final class SessionManager: Sendable {
     let policy: CookiePolicy
     let timeouts: SessionTimeouts
     let clock: any GatewayClock
+    let metrics: GatewayMetrics
     private let cache: SessionCache?
 
     init(store: any SessionStore, policy: CookiePolicy, timeouts: SessionTimeouts,
-         clock: any GatewayClock, cacheEntries: Int) {
+         clock: any GatewayClock, cacheEntries: Int, metrics: GatewayMetrics = .disabled) {
         self.store = store
+        self.metrics = metrics
         self.policy = policy
         self.timeouts = timeouts
         self.clock = clock
@@ -85,6 +87,7 @@ final class SessionManager: Sendable {
             createdAt: now, lastSeenAt: now, expiresAt: expiry(createdAt: now, lastSeen: now),
             identity: nil, jar: CookieJar(policy: policy))
         cache?.withSession(hash) { $0 = state }
+        metrics.tokenMinted()
         return ActiveSession(hash: hash, mintedToken: clientToken == nil ? token : nil, isNew: true, snapshot: state)
     }
 
@@ -146,8 +149,16 @@ final class SessionManager: Sendable {
     /// the store's truth again.
     func commit(_ write: SessionWrite, on loop: any EventLoop) -> EventLoopFuture<Void> {
         let future = store.write(write, on: loop)
-        if let cache {
-            future.whenFailure { _ in cache.remove(write.tokenHash) }
+        let cache = self.cache
+        let metrics = self.metrics
+        future.whenComplete { result in
+            switch result {
+            case .success:
+                metrics.jarWritten()
+            case .failure:
+                metrics.storeFailed()
+                cache?.remove(write.tokenHash)
+            }
         }
         return future
     }
@@ -169,6 +180,7 @@ final class SessionManager: Sendable {
         }
         return done.map { _ in
             if let old { self.cache?.remove(old) }
+            self.metrics.tokenMinted()
             return token
         }
     }
