@@ -21,6 +21,11 @@ struct GatewayFlags: ParsableArguments {
     @Option(name: .customLong("token-header"), help: "Header that carries the client token (server.token_header).")
     var tokenHeader: String?
 
+    @Option(name: .customLong("admin-listen"), help: ArgumentHelp(
+        "Admin listener (probes, /metrics, sessions API), HOST:PORT; never the public port (admin.listen).",
+        valueName: "HOST:PORT"))
+    var adminListen: String?
+
     @Option(help: "YAML configuration file; flags override it, and TOKENJAR_<SECTION>_<KEY> variables override the file.")
     var config: String?
 
@@ -36,12 +41,19 @@ struct GatewayFlags: ParsableArguments {
         do {
             if let listen { cfg.server.listen = try ListenAddress(parsing: listen) }
             if let store { cfg.store.url = try StoreURL(parsing: store) }
+            if let adminListen { cfg.admin.listen = try ListenAddress(parsing: adminListen) }
             if let tokenHeader { cfg.server.tokenHeader = tokenHeader }
             if !upstream.isEmpty {
                 _ = cfg.setDefaultRouteUpstreams(try upstream.map { try UpstreamURL(parsing: $0) })
             }
         } catch {
             throw ValidationError("\(error)")
+        }
+        // The flags are held to the file's rules too (an admin listener on the public port).
+        do {
+            try cfg.validate()
+        } catch {
+            throw ValidationError(error.problems.map(\.description).joined(separator: "\n"))
         }
         return cfg
     }
@@ -76,10 +88,16 @@ struct ServeCommand: AsyncParsableCommand {
         if cfg.wechat.isEnabled {
             logger.notice("wechat login on", metadata: ["appid": "\(cfg.wechat.appID)", "api": "\(cfg.wechat.apiBase)"])
         }
+        let registry = AdminBootstrap.metrics()
         let server = GatewayServer(options: options, store: store, logger: logger, endpoints: endpoints)
-        // Services stop in reverse order: the gateway drains before the WeChat client closes.
+        // Services stop in reverse order: the admin listener first (readiness fails at once),
+        // then the gateway drains, then the WeChat client closes.
+        var services: [any Service] = [endpoints, server]
+        if let admin = AdminBootstrap.service(cfg.admin, gateway: server, store: store, registry: registry, logger: logger) {
+            services.append(admin)
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [endpoints, server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
