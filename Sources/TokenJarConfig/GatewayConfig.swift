@@ -7,6 +7,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var cookies: CookiesConfig
     public var log: LogConfig
     public var wechat: WeChatConfig
+    /// TLS towards `https://` upstreams.
+    public var upstreamTLS: UpstreamTLSConfig
     /// Tried in order; the first match wins. At least one route with an upstream is needed to serve.
     public var routes: [RouteConfig]
 
@@ -21,6 +23,7 @@ public struct GatewayConfig: Sendable, Equatable {
         cookies: CookiesConfig = CookiesConfig(),
         log: LogConfig = LogConfig(),
         wechat: WeChatConfig = WeChatConfig(),
+        upstreamTLS: UpstreamTLSConfig = UpstreamTLSConfig(),
         routes: [RouteConfig] = []
     ) {
         self.server = server
@@ -29,6 +32,7 @@ public struct GatewayConfig: Sendable, Equatable {
         self.cookies = cookies
         self.log = log
         self.wechat = wechat
+        self.upstreamTLS = upstreamTLS
         self.routes = routes
     }
 
@@ -71,6 +75,8 @@ enum ConfigRegistry {
         ConfigSection("cookies", \.cookies, doc: "Cookie-jar limits.", keys: CookiesConfig.configKeys),
         ConfigSection("log", \.log, doc: "Logging.", keys: LogConfig.configKeys),
         ConfigSection("wechat", \.wechat, doc: "WeChat mini-program login.", keys: WeChatConfig.configKeys),
+        ConfigSection("upstream_tls", \.upstreamTLS, doc: "TLS towards `https://` upstreams.",
+                      keys: UpstreamTLSConfig.configKeys),
     ]
 
     /// The keys of each item of the `routes:` list.
