@@ -21,6 +21,12 @@ struct GatewayFlags: ParsableArguments {
     @Option(name: .customLong("token-header"), help: "Header that carries the client token (server.token_header).")
     var tokenHeader: String?
 
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve HTTPS, with HTTP/2 by ALPN (server.tls_cert).")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert (server.tls_key).")
+    var tlsKey: String?
+
     @Option(help: "YAML configuration file; flags override it, and TOKENJAR_<SECTION>_<KEY> variables override the file.")
     var config: String?
 
@@ -37,11 +43,18 @@ struct GatewayFlags: ParsableArguments {
             if let listen { cfg.server.listen = try ListenAddress(parsing: listen) }
             if let store { cfg.store.url = try StoreURL(parsing: store) }
             if let tokenHeader { cfg.server.tokenHeader = tokenHeader }
+            if let tlsCert { cfg.server.tlsCert = tlsCert }
+            if let tlsKey { cfg.server.tlsKey = tlsKey }
             if !upstream.isEmpty {
                 _ = cfg.setDefaultRouteUpstreams(try upstream.map { try UpstreamURL(parsing: $0) })
             }
         } catch {
             throw ValidationError("\(error)")
+        }
+        do {
+            try cfg.validate()
+        } catch {
+            throw ValidationError(error.problems.map(\.description).joined(separator: "\n"))
         }
         return cfg
     }
@@ -55,11 +68,15 @@ struct ServeCommand: AsyncParsableCommand {
             Quick start:  tokenjar serve --listen 127.0.0.1:8080 --upstream http://127.0.0.1:9000
             The store defaults to a SQLite file (store.url, "sqlite:tokenjar.db"). SIGTERM or SIGINT
             stop accepting, let in-flight requests finish (server.shutdown_grace) and flush the store.
+            SIGHUP re-reads the configuration: routes, upstreams and TLS certificates change without
+            dropping connections; a file with problems is refused and the running configuration stays.
             """)
 
     @OptionGroup var flags: GatewayFlags
 
     func run() async throws {
+        // SIGHUP means "reload", never "exit", even before the reloader listens for it.
+        signal(SIGHUP, SIG_IGN)
         let cfg = try flags.load()
         guard !cfg.routes.isEmpty, cfg.routes.allSatisfy({ !$0.upstreams.isEmpty }) else {
             throw ValidationError("no upstream: give --upstream URL or routes in --config")
@@ -77,9 +94,10 @@ struct ServeCommand: AsyncParsableCommand {
             logger.notice("wechat login on", metadata: ["appid": "\(cfg.wechat.appID)", "api": "\(cfg.wechat.apiBase)"])
         }
         let server = GatewayServer(options: options, store: store, logger: logger, endpoints: endpoints)
+        let reloader = ConfigReloader(flags: flags, started: cfg, server: server, logger: logger)
         // Services stop in reverse order: the gateway drains before the WeChat client closes.
         let group = ServiceGroup(configuration: .init(
-            services: [endpoints, server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [endpoints, server, reloader], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
