@@ -1,0 +1,111 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import Testing
+@testable import TokenJarGateway
+
+/// HTTPS and HTTP/2 at the public listener, with a CA and certificates the test makes itself.
+@Suite("TLS and HTTP/2 at the edge", .enabled(if: TestCertificateAuthority.available || External.required))
+struct EdgeTLSTests {
+    /// An HTTP client that trusts only `ca`; `.automatic` negotiates HTTP/2 by ALPN.
+    static func client(trusting ca: String, version: HTTPClient.Configuration.HTTPVersion = .automatic) throws -> HTTPClient {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.httpVersion = version
+        configuration.decompression = .disabled
+        return HTTPClient(eventLoopGroup: testGroup, configuration: configuration)
+    }
+
+    static func get(
+        _ client: HTTPClient, _ url: String, headers: [(String, String)] = []
+    ) async throws -> (response: HTTPClientResponse, body: String) {
+        var request = HTTPClientRequest(url: url)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        let response = try await client.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return (response, String(buffer: body))
+    }
+
+    @Test("HTTP/2 by ALPN: the request is proxied over h2, the token is minted and the jar works across streams")
+    func http2() async throws {
+        let directory = try External.temporaryDirectory("edge-h2")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ca = try TestCertificateAuthority.make(in: directory)
+        let leaf = try ca.issue("server", serial: 21)
+        let backend = try await TestBackend.start(group: testGroup) { request in
+            request.uri == "/login"
+                ? BackendResponse(headers: [("Set-Cookie", "PHPSESSID=h2jar; Path=/")], body: "logged in")
+                : BackendResponse(body: "hello \(request.uri)")
+        }
+        let gateway = try await RunningGateway.start(routes: [RouteSpec(upstreams: [upstream(backend.port)])]) {
+            $0.tls = TLSCertificateFiles(certificateChain: leaf.certificate, privateKey: leaf.key)
+        }
+        let client = try Self.client(trusting: ca.certificate)
+        defer { Task { try? await client.shutdown(); try? await gateway.stop(); await backend.stop() } }
+
+        let login = try await Self.get(client, "https://localhost:\(gateway.port)/login")
+        #expect(login.response.status == .ok)
+        #expect(login.response.version == .http2)
+        #expect(login.body == "logged in")
+        #expect(login.response.headers["set-cookie"].isEmpty)
+        let token = try #require(login.response.headers.first(name: "X-Session-Token"))
+
+        // Several streams at once on the one connection, each with the jar's cookie.
+        try await withThrowingTaskGroup(of: (HTTPClientResponse, String).self) { group in
+            for i in 0..<8 {
+                group.addTask { try await Self.get(client, "https://localhost:\(gateway.port)/page/\(i)", headers: [("X-Session-Token", token)]) }
+            }
+            for try await (response, body) in group {
+                #expect(response.status == .ok)
+                #expect(response.version == .http2)
+                #expect(body.hasPrefix("hello /page/"))
+            }
+        }
+        let pages = backend.requests.filter { $0.uri.hasPrefix("/page/") }
+        #expect(pages.count == 8)
+        #expect(pages.allSatisfy { $0.headers.first(name: "cookie") == "PHPSESSID=h2jar" })
+        // The backend learns the client used HTTPS, and which host it asked for.
+        #expect(pages.allSatisfy { $0.headers.first(name: "x-forwarded-proto") == "https" })
+        #expect(pages.allSatisfy { $0.headers.first(name: "x-forwarded-host") == "localhost:\(gateway.port)" })
+    }
+
+    @Test("HTTP/1.1 over TLS when the client offers only http/1.1")
+    func http1OverTLS() async throws {
+        let directory = try External.temporaryDirectory("edge-h1")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ca = try TestCertificateAuthority.make(in: directory)
+        let leaf = try ca.issue("server", serial: 22)
+        let backend = try await TestBackend.start(group: testGroup) { _ in BackendResponse(body: "over tls") }
+        let gateway = try await RunningGateway.start(routes: [RouteSpec(upstreams: [upstream(backend.port)])]) {
+            $0.tls = TLSCertificateFiles(certificateChain: leaf.certificate, privateKey: leaf.key)
+        }
+        let client = try Self.client(trusting: ca.certificate, version: .http1Only)
+        defer { Task { try? await client.shutdown(); try? await gateway.stop(); await backend.stop() } }
+
+        for _ in 0..<3 {
+            let answer = try await Self.get(client, "https://localhost:\(gateway.port)/")
+            #expect(answer.response.status == .ok)
+            #expect(answer.response.version == .http1_1)
+            #expect(answer.body == "over tls")
+        }
+        // Plain HTTP to the TLS port gets no HTTP answer.
+        let plain = try? await TestHTTPClient.raw(group: testGroup, port: gateway.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(!(plain ?? "").contains("HTTP/1.1 200"))
+    }
+
+    @Test("a missing certificate file stops the gateway at start, naming the file")
+    func missingCertificate() async throws {
+        do {
+            let gateway = try await RunningGateway.start(routes: [RouteSpec(upstreams: [upstream(1)])]) {
+                $0.tls = TLSCertificateFiles(certificateChain: "/nonexistent/cert.pem", privateKey: "/nonexistent/key.pem")
+            }
+            try await gateway.stop()
+            Issue.record("the gateway started without its certificate")
+        } catch {
+            #expect("\(error)".contains("/nonexistent/cert.pem"))
+        }
+    }
+}
