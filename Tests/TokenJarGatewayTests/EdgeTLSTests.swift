@@ -96,6 +96,23 @@ struct EdgeTLSTests {
         #expect(!(plain ?? "").contains("HTTP/1.1 200"))
     }
 
+    @Test("a connection that never starts its TLS handshake is closed after the header read timeout")
+    func silentConnection() async throws {
+        let directory = try External.temporaryDirectory("edge-idle")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ca = try TestCertificateAuthority.make(in: directory)
+        let leaf = try ca.issue("server", serial: 23)
+        let gateway = try await RunningGateway.start(routes: [RouteSpec(upstreams: [upstream(1)])]) {
+            $0.tls = TLSCertificateFiles(certificateChain: leaf.certificate, privateKey: leaf.key)
+            $0.headerReadTimeout = .milliseconds(300)
+        }
+        defer { Task { try? await gateway.stop() } }
+        let started = ContinuousClock.now
+        let answer = try await TestHTTPClient.raw(group: testGroup, port: gateway.port, "", timeout: .seconds(5))
+        #expect(answer.isEmpty)
+        #expect(ContinuousClock.now - started < .seconds(3), "closed by the gateway, not by the client's own timeout")
+    }
+
     @Test("a missing certificate file stops the gateway at start, naming the file")
     func missingCertificate() async throws {
         do {
