@@ -35,7 +35,8 @@ struct ConfigReloader: Service {
             options = try GatewayOptions(config: cfg)
             try server.reload(routes: options.routes, tls: options.tls, upstreamTLS: options.upstreamTLS)
         } catch {
-            let problem = String(describing: error)
+            // One line per reload, whatever the number of problems.
+            let problem = String(describing: error).split(separator: "\n").joined(separator: "; ")
             logger.error("reload refused; the running configuration stays", metadata: ["problem": "\(problem)"])
             return
         }
