@@ -58,10 +58,28 @@ extension GatewayConfig {
                 message: "must be shorter than sessions.idle_timeout (\(ConfigFormats.formatDuration(sessions.idleTimeout))), "
                     + "or active sessions could expire"))
         }
+        problems += tlsProblems()
         if cookies.maxPerDomain > cookies.maxPerJar {
             problems.append(ConfigProblem(
                 .conflict, keyPath: "cookies.max_per_domain",
                 message: "cannot be larger than cookies.max_per_jar (\(cookies.maxPerJar))"))
+        }
+        return problems
+    }
+
+    /// A certificate needs its key and a key its certificate.
+    private func tlsProblems() -> [ConfigProblem] {
+        let pairs = [
+            ("server.tls_cert", server.tlsCert, "server.tls_key", server.tlsKey),
+            ("upstream_tls.client_cert", upstreamTLS.clientCert, "upstream_tls.client_key", upstreamTLS.clientKey),
+        ]
+        var problems: [ConfigProblem] = []
+        for (certPath, cert, keyPath, key) in pairs {
+            if !cert.isEmpty, key.isEmpty {
+                problems.append(ConfigProblem(.missing, keyPath: keyPath, message: "\(certPath) is set, so \(keyPath) is needed"))
+            } else if cert.isEmpty, !key.isEmpty {
+                problems.append(ConfigProblem(.missing, keyPath: certPath, message: "\(keyPath) is set, so \(certPath) is needed"))
+            }
         }
         return problems
     }

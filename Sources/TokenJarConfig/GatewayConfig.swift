@@ -8,6 +8,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var log: LogConfig
     public var wechat: WeChatConfig
     public var admin: AdminConfig
+    /// TLS towards `https://` upstreams.
+    public var upstreamTLS: UpstreamTLSConfig
     /// Tried in order; the first match wins. At least one route with an upstream is needed to serve.
     public var routes: [RouteConfig]
 
@@ -23,6 +25,7 @@ public struct GatewayConfig: Sendable, Equatable {
         log: LogConfig = LogConfig(),
         wechat: WeChatConfig = WeChatConfig(),
         admin: AdminConfig = AdminConfig(),
+        upstreamTLS: UpstreamTLSConfig = UpstreamTLSConfig(),
         routes: [RouteConfig] = []
     ) {
         self.server = server
@@ -32,6 +35,7 @@ public struct GatewayConfig: Sendable, Equatable {
         self.log = log
         self.wechat = wechat
         self.admin = admin
+        self.upstreamTLS = upstreamTLS
         self.routes = routes
     }
 
@@ -75,6 +79,8 @@ enum ConfigRegistry {
         ConfigSection("log", \.log, doc: "Logging.", keys: LogConfig.configKeys),
         ConfigSection("wechat", \.wechat, doc: "WeChat mini-program login.", keys: WeChatConfig.configKeys),
         ConfigSection("admin", \.admin, doc: "The admin listener: probes, metrics and the sessions API.", keys: AdminConfig.configKeys),
+        ConfigSection("upstream_tls", \.upstreamTLS, doc: "TLS towards `https://` upstreams.",
+                      keys: UpstreamTLSConfig.configKeys),
     ]
 
     /// The keys of each item of the `routes:` list.

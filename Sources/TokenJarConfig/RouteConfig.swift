@@ -54,6 +54,10 @@ public struct RouteConfig: Sendable, Equatable {
     public var maxBodyBytes: Int?
     /// Which sessions may pass.
     public var auth: RouteAuth
+    /// Compress responses with gzip for clients that accept it.
+    public var gzip: Bool
+    /// Responses with a smaller `Content-Length` are sent as they are.
+    public var gzipMinBytes: Int
 
     public init(
         name: String = "default",
@@ -68,7 +72,9 @@ public struct RouteConfig: Sendable, Equatable {
         responseTimeout: Duration = .seconds(30),
         bodyIdleTimeout: Duration = .seconds(30),
         maxBodyBytes: Int? = nil,
-        auth: RouteAuth = .none
+        auth: RouteAuth = .none,
+        gzip: Bool = false,
+        gzipMinBytes: Int = 1024
     ) {
         self.name = name
         self.host = host
@@ -83,6 +89,8 @@ public struct RouteConfig: Sendable, Equatable {
         self.bodyIdleTimeout = bodyIdleTimeout
         self.maxBodyBytes = maxBodyBytes
         self.auth = auth
+        self.gzip = gzip
+        self.gzipMinBytes = gzipMinBytes
     }
 
     /// The body limit in force for this route.
@@ -121,6 +129,11 @@ extension RouteConfig {
         .key("auth", .choice, \.auth,
              doc: "`none` lets every session through; `wechat` only sessions logged in through WeChat "
                 + "(others get `401 login_required`)."),
+        .key("gzip", .bool, \.gzip,
+             doc: "Compress responses with gzip when the client accepts it, the backend sent no `Content-Encoding` "
+                + "and the type is compressible (text, JSON, XML, JavaScript, SVG)."),
+        .key("gzip_min_bytes", .size(), \.gzipMinBytes,
+             doc: "Responses whose `Content-Length` is below this are not compressed (bodies of unknown length are)."),
     ]
 }
 

@@ -29,6 +29,13 @@ public struct ServerConfig: Sendable, Equatable {
     public var shutdownGrace: Duration
     /// Load benchmarks only: key a jar by any token the client sends (session fixation).
     public var adoptClientTokens: Bool
+    /// PEM certificate chain for HTTPS on the public listener; `""` serves plain HTTP.
+    public var tlsCert: String
+    /// PEM private key of `tlsCert`.
+    public var tlsKey: String
+
+    /// Whether the public listener serves HTTPS (and HTTP/2 by ALPN).
+    public var tlsEnabled: Bool { !tlsCert.isEmpty }
 
     public init(
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080),
@@ -43,7 +50,9 @@ public struct ServerConfig: Sendable, Equatable {
         maxConnections: Int = 10_000,
         headerReadTimeout: Duration = .seconds(10),
         shutdownGrace: Duration = .seconds(10),
-        adoptClientTokens: Bool = false
+        adoptClientTokens: Bool = false,
+        tlsCert: String = "",
+        tlsKey: String = ""
     ) {
         self.listen = listen
         self.eventLoops = eventLoops
@@ -58,6 +67,8 @@ public struct ServerConfig: Sendable, Equatable {
         self.headerReadTimeout = headerReadTimeout
         self.shutdownGrace = shutdownGrace
         self.adoptClientTokens = adoptClientTokens
+        self.tlsCert = tlsCert
+        self.tlsKey = tlsKey
     }
 }
 
@@ -84,6 +95,10 @@ extension ServerConfig {
              doc: "On SIGTERM, in-flight requests are drained for at most this long."),
         .key("adopt_client_tokens", .bool, \.adoptClientTokens,
              doc: "Load benchmarks only: an unknown token the client sends becomes a session under that very token, as load harnesses with fixed tokens expect. This is session fixation: never in production; the gateway logs a warning at start."),
+        .key("tls_cert", .string, \.tlsCert,
+             doc: "PEM certificate chain (leaf first) to serve HTTPS, with HTTP/2 and HTTP/1.1 offered by ALPN; "
+                + "`\"\"` serves plain HTTP. Needs `tls_key`. Reloaded on SIGHUP."),
+        .key("tls_key", .string, \.tlsKey, doc: "PEM private key of `tls_cert`. Reloaded on SIGHUP."),
     ]
 }
 

@@ -26,7 +26,8 @@ extension GatewayOptions {
                 connectTimeout: TimeAmount(route.connectTimeout),
                 responseTimeout: TimeAmount(route.responseTimeout),
                 bodyIdleTimeout: TimeAmount(route.bodyIdleTimeout),
-                maxBodyBytes: route.effectiveMaxBodyBytes(server: server))
+                maxBodyBytes: route.effectiveMaxBodyBytes(server: server),
+                gzip: route.gzip, gzipMinBytes: route.gzipMinBytes)
         }
         var limits = CookieLimits()
         limits.maxCookiesPerJar = config.cookies.maxPerJar
@@ -57,6 +58,21 @@ extension GatewayOptions {
             maxConnections: server.maxConnections,
             headerReadTimeout: TimeAmount(server.headerReadTimeout))
         self.proxy.adoptClientTokens = server.adoptClientTokens
+        self.tls = Self.edgeTLSFiles(server)
+        self.upstreamTLS = Self.upstreamTLSOptions(config.upstreamTLS)
+    }
+
+    /// The listener's certificate files, or nil for plain HTTP.
+    public static func edgeTLSFiles(_ server: ServerConfig) -> TLSCertificateFiles? {
+        server.tlsEnabled ? TLSCertificateFiles(certificateChain: server.tlsCert, privateKey: server.tlsKey) : nil
+    }
+
+    /// How `https://` upstreams are reached.
+    public static func upstreamTLSOptions(_ config: UpstreamTLSConfig) -> UpstreamTLSOptions {
+        UpstreamTLSOptions(
+            caFile: config.caFile.isEmpty ? nil : config.caFile,
+            clientCertificate: config.clientCert.isEmpty
+                ? nil : TLSCertificateFiles(certificateChain: config.clientCert, privateKey: config.clientKey))
     }
 
     private static func hostMatch(_ pattern: HostPattern?) -> RouteSpec.HostMatch {

@@ -27,6 +27,10 @@ public struct GatewayOptions: Sendable {
     public var maxConnections: Int
     /// Time a client has to send a whole request head, on a new or an idle keep-alive connection.
     public var headerReadTimeout: TimeAmount
+    /// The listener's certificate: HTTPS with HTTP/2 and HTTP/1.1 by ALPN; nil for plain HTTP.
+    public var tls: TLSCertificateFiles?
+    /// Trust and client certificate for `https://` upstreams.
+    public var upstreamTLS: UpstreamTLSOptions = UpstreamTLSOptions()
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, eventLoops: Int = 0, routes: RouteTable,
@@ -34,7 +38,7 @@ public struct GatewayOptions: Sendable {
         cookiePolicy: CookiePolicy = .default, cacheEntries: Int = 100_000,
         sweepInterval: TimeAmount = .seconds(60), shutdownGrace: TimeAmount = .seconds(10),
         maxHeaderBytes: Int = 32 * 1024, maxHeaders: Int = 100, maxConnections: Int = 10_000,
-        headerReadTimeout: TimeAmount = .seconds(10)
+        headerReadTimeout: TimeAmount = .seconds(10), tls: TLSCertificateFiles? = nil
     ) {
         self.host = host
         self.port = port
@@ -50,6 +54,7 @@ public struct GatewayOptions: Sendable {
         self.maxHeaders = maxHeaders
         self.maxConnections = maxConnections
         self.headerReadTimeout = headerReadTimeout
+        self.tls = tls
     }
 }
 
@@ -63,6 +68,10 @@ public final class GatewayServer: Service, Sendable {
     private let store: any SessionStore
     private let group: MultiThreadedEventLoopGroup
     private let bound: EventLoopPromise<SocketAddress>
+    /// The listener's TLS context (empty until `run` loads it); a reload replaces it.
+    private let edgeTLS = ReloadableTLSContext(nil)
+    /// The context for `https://` upstreams (empty until `run` loads it); a reload replaces it.
+    private let upstreamTLS = ReloadableTLSContext(nil)
 
     /// `metricsFactory` receives the gateway's metrics; by default the factory `MetricsSystem`
     /// was bootstrapped with (none: the metrics go nowhere).
@@ -80,12 +89,20 @@ public final class GatewayServer: Service, Sendable {
             store: store, policy: options.cookiePolicy, timeouts: options.timeouts, clock: clock,
             cacheEntries: options.cacheEntries, metrics: metrics)
         self.env = GatewayEnvironment(
-            sessions: sessions, settings: options.proxy, routes: options.routes, logger: logger, endpoints: endpoints,
+            sessions: sessions, settings: Self.effectiveSettings(options), routes: options.routes, logger: logger, endpoints: endpoints,
             maxConnections: options.maxConnections, headerReadTimeout: options.headerReadTimeout)
         if options.proxy.adoptClientTokens {
             logger.warning("server.adopt_client_tokens is on: client-chosen tokens become sessions (load benchmarks only, never in production)")
         }
         self.bound = group.any().makePromise(of: SocketAddress.self)
+    }
+
+    /// The proxy settings in force: a listener that serves HTTPS tells backends (and the cookie
+    /// jar's `Secure` rule) that clients use `https`.
+    static func effectiveSettings(_ options: GatewayOptions) -> ProxySettings {
+        var settings = options.proxy
+        if options.tls != nil { settings.scheme = "https" }
+        return settings
     }
 
     /// The address the listener bound (useful with port 0).
@@ -95,6 +112,18 @@ public final class GatewayServer: Service, Sendable {
 
     /// Swaps the routes (a reload); requests already under way keep the route they matched.
     public func replaceRoutes(_ routes: RouteTable) { env.replaceRoutes(routes) }
+
+    /// Applies a reloaded configuration: new TLS contexts are made first, so a bad certificate
+    /// changes nothing; then certificates and routes are swapped. Connections already open keep
+    /// their certificate; requests under way keep their route. The listener's certificate applies
+    /// only when it serves HTTPS (turning TLS on or off needs a restart).
+    public func reload(routes: RouteTable, tls: TLSCertificateFiles?, upstreamTLS upstream: UpstreamTLSOptions) throws {
+        let edge = try options.tls == nil ? nil : tls.map { try $0.makeServerContext() }
+        let client = try upstream.makeContext(for: routes)
+        if let edge { edgeTLS.replace(with: edge) }
+        upstreamTLS.replace(with: client)
+        env.replaceRoutes(routes)
+    }
 
     /// Requests currently between head and end.
     public var inFlight: Int { env.inFlight }
@@ -111,10 +140,19 @@ public final class GatewayServer: Service, Sendable {
 
     public func run() async throws {
         let logger = env.logger
+        do {
+            edgeTLS.replace(with: try options.tls?.makeServerContext())
+            upstreamTLS.replace(with: try options.upstreamTLS.makeContext(for: options.routes))
+        } catch {
+            bound.fail(error)
+            try await group.shutdownGracefully()
+            throw error
+        }
         var pools: [ObjectIdentifier: NIOLoopBound<UpstreamPool>] = [:]
+        let upstreamTLS = self.upstreamTLS
         for loop in group.makeIterator() {
             pools[ObjectIdentifier(loop)] = try await loop.submit {
-                NIOLoopBound(UpstreamPool(loop: loop), eventLoop: loop)
+                NIOLoopBound(UpstreamPool(loop: loop, tls: upstreamTLS, logger: logger), eventLoop: loop)
             }.get()
         }
         let loopPools = pools
@@ -123,7 +161,9 @@ public final class GatewayServer: Service, Sendable {
         limits.maxHeaderListSize = options.maxHeaderBytes
         limits.maxHeaderFieldSize = options.maxHeaderBytes
         limits.maxHeaderFieldCount = options.maxHeaders
-        let decoderLimits = limits
+        let edge = EdgePipeline(
+            env: env, decoderLimits: limits, tls: options.tls == nil ? nil : edgeTLS,
+            maxHeaderBytes: options.maxHeaderBytes)
         let channel: any Channel
         do {
             channel = try await ServerBootstrap(group: group)
@@ -138,11 +178,7 @@ public final class GatewayServer: Service, Sendable {
                     }
                     channel.closeFuture.whenComplete { _ in env.connectionClosed() }
                     return channel.eventLoop.makeCompletedFuture {
-                        let pool = loopPools[ObjectIdentifier(channel.eventLoop)]!.value
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                            withPipeliningAssistance: true, withErrorHandling: true,
-                            withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
-                        try channel.pipeline.syncOperations.addHandler(ProxyHandler(env: env, pool: pool))
+                        try edge.configure(channel, pool: loopPools[ObjectIdentifier(channel.eventLoop)]!.value)
                     }
                 }
                 .bind(host: options.host, port: options.port)
@@ -153,7 +189,9 @@ public final class GatewayServer: Service, Sendable {
             throw error
         }
         bound.succeed(channel.localAddress!)
-        logger.notice("listening", metadata: ["address": "\(channel.localAddress!)"])
+        logger.notice("listening", metadata: [
+            "address": "\(channel.localAddress!)", "protocols": "\(options.tls == nil ? "http/1.1" : "h2,http/1.1 over TLS")",
+        ])
 
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { await self.sweepLoop() }

@@ -45,13 +45,18 @@ public struct RouteSpec: Sendable, Hashable {
     public var responseTimeout: TimeAmount
     public var bodyIdleTimeout: TimeAmount
     public var maxBodyBytes: Int
+    /// Compress responses with gzip for clients that accept it (`gzip: true`).
+    public var gzip: Bool
+    /// Responses with a smaller `Content-Length` are not compressed.
+    public var gzipMinBytes: Int
 
     public init(
         name: String = "default", host: HostMatch = .any, pathPrefix: String = "/",
         stripPrefix: Bool = false, upstreams: [Upstream], mintTokens: Bool = true,
         passSetCookie: Bool = false, dropClientCookies: Bool = false, requiresLogin: Bool = false,
         connectTimeout: TimeAmount = .seconds(2), responseTimeout: TimeAmount = .seconds(30),
-        bodyIdleTimeout: TimeAmount = .seconds(30), maxBodyBytes: Int = 10 << 20
+        bodyIdleTimeout: TimeAmount = .seconds(30), maxBodyBytes: Int = 10 << 20,
+        gzip: Bool = false, gzipMinBytes: Int = 1024
     ) {
         self.name = name
         self.host = host
@@ -66,6 +71,8 @@ public struct RouteSpec: Sendable, Hashable {
         self.responseTimeout = responseTimeout
         self.bodyIdleTimeout = bodyIdleTimeout
         self.maxBodyBytes = maxBodyBytes
+        self.gzip = gzip
+        self.gzipMinBytes = gzipMinBytes
     }
 
     func matches(host requestHost: Substring, path: Substring) -> Bool {

@@ -1,6 +1,8 @@
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// What a proxied exchange hears from its upstream connection. Called on the connection's loop.
 protocol UpstreamDelegate: AnyObject {
@@ -107,10 +109,18 @@ final class UpstreamPool {
     private var idle: [Upstream: [UpstreamConnection]] = [:]
     private let maxIdlePerUpstream: Int
     private var closed = false
+    /// The client context for `https://` upstreams.
+    private let tls: ReloadableTLSContext
+    private let logger: Logger?
 
-    init(loop: any EventLoop, maxIdlePerUpstream: Int = 128) {
+    init(
+        loop: any EventLoop, maxIdlePerUpstream: Int = 128, tls: ReloadableTLSContext = ReloadableTLSContext(nil),
+        logger: Logger? = nil
+    ) {
         self.loop = loop
         self.maxIdlePerUpstream = maxIdlePerUpstream
+        self.tls = tls
+        self.logger = logger
     }
 
     /// An idle connection to `upstream`, or a new one.
@@ -154,17 +164,26 @@ final class UpstreamPool {
     var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
 
     private func connect(_ upstream: Upstream, timeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
-        ClientBootstrap(group: loop)
+        let tlsContext = upstream.isTLS ? tls.current : nil
+        if upstream.isTLS && tlsContext == nil {
+            return loop.makeFailedFuture(TLSSetupError("no TLS context for \(upstream)"))
+        }
+        let logger = self.logger
+        return ClientBootstrap(group: loop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.autoRead, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext {
+                        try UpstreamTLSHandshake.add(to: channel, context: tlsContext, upstream: upstream, logger: logger)
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
                 }
             }
             .connect(host: upstream.host, port: upstream.port)
+            .flatMap { UpstreamTLSHandshake.connected($0, timeout: timeout) }
             .flatMapThrowing { channel in
                 let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
                 return UpstreamConnection(channel: channel, handler: handler, upstream: upstream)

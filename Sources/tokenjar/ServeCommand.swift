@@ -26,6 +26,12 @@ struct GatewayFlags: ParsableArguments {
         valueName: "HOST:PORT"))
     var adminListen: String?
 
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve HTTPS, with HTTP/2 by ALPN (server.tls_cert).")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert (server.tls_key).")
+    var tlsKey: String?
+
     @Option(help: "YAML configuration file; flags override it, and TOKENJAR_<SECTION>_<KEY> variables override the file.")
     var config: String?
 
@@ -43,6 +49,8 @@ struct GatewayFlags: ParsableArguments {
             if let store { cfg.store.url = try StoreURL(parsing: store) }
             if let adminListen { cfg.admin.listen = try ListenAddress(parsing: adminListen) }
             if let tokenHeader { cfg.server.tokenHeader = tokenHeader }
+            if let tlsCert { cfg.server.tlsCert = tlsCert }
+            if let tlsKey { cfg.server.tlsKey = tlsKey }
             if !upstream.isEmpty {
                 _ = cfg.setDefaultRouteUpstreams(try upstream.map { try UpstreamURL(parsing: $0) })
             }
@@ -67,11 +75,15 @@ struct ServeCommand: AsyncParsableCommand {
             Quick start:  tokenjar serve --listen 127.0.0.1:8080 --upstream http://127.0.0.1:9000
             The store defaults to a SQLite file (store.url, "sqlite:tokenjar.db"). SIGTERM or SIGINT
             stop accepting, let in-flight requests finish (server.shutdown_grace) and flush the store.
+            SIGHUP re-reads the configuration: routes, upstreams and TLS certificates change without
+            dropping connections; a file with problems is refused and the running configuration stays.
             """)
 
     @OptionGroup var flags: GatewayFlags
 
     func run() async throws {
+        // SIGHUP means "reload", never "exit", even before the reloader listens for it.
+        signal(SIGHUP, SIG_IGN)
         let cfg = try flags.load()
         guard !cfg.routes.isEmpty, cfg.routes.allSatisfy({ !$0.upstreams.isEmpty }) else {
             throw ValidationError("no upstream: give --upstream URL or routes in --config")
@@ -91,8 +103,9 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = AdminBootstrap.metrics()
         let server = GatewayServer(options: options, store: store, logger: logger, endpoints: endpoints)
         // Services stop in reverse order: the admin listener first (readiness fails at once),
-        // then the gateway drains, then the WeChat client closes.
-        var services: [any Service] = [endpoints, server]
+        // then the reloader, then the gateway drains, then the WeChat client closes.
+        let reloader = ConfigReloader(flags: flags, started: cfg, server: server, logger: logger)
+        var services: [any Service] = [endpoints, server, reloader]
         if let admin = AdminBootstrap.service(cfg.admin, gateway: server, store: store, registry: registry, logger: logger) {
             services.append(admin)
         }

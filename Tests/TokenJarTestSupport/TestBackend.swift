@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// A request as the backend received it.
 public struct ReceivedRequest: Sendable {
@@ -45,8 +46,9 @@ public final class TestBackend: Sendable {
     public var port: Int { channel.localAddress!.port! }
     public var requests: [ReceivedRequest] { received.withLockedValue { $0 } }
 
+    /// With `tls`, the backend speaks HTTPS with that server context.
     public static func start(
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, tls: NIOSSLContext? = nil,
         _ respond: @escaping @Sendable (ReceivedRequest) -> BackendResponse
     ) async throws -> TestBackend {
         let box = NIOLockedValueBox<[ReceivedRequest]>([])
@@ -56,6 +58,7 @@ public final class TestBackend: Sendable {
             .childChannelInitializer { channel in
                 children.withLockedValue { $0.append(channel) }
                 return channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(BackendHandler(record: box, respond: respond))
                 }

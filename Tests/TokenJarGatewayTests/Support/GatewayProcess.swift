@@ -19,10 +19,12 @@ final class GatewayProcess: Sendable {
         return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
     }
 
-    /// Starts `tokenjar serve` in front of `upstream` on `store`; `environment` adds `TOKENJAR_*`
-    /// settings. None of the test run's own `TOKENJAR_*` variables reach it.
+    /// Starts `tokenjar serve` in front of `upstream` (when given) on `store`; `environment` adds
+    /// `TOKENJAR_*` settings and `arguments` more flags (`--config FILE`). None of the test run's
+    /// own `TOKENJAR_*` variables reach it.
     static func start(
-        store: String, upstream: Int, environment: [String: String], logDirectory: URL, name: String
+        store: String, upstream: Int?, environment: [String: String], arguments: [String] = [],
+        logDirectory: URL, name: String
     ) async throws -> GatewayProcess {
         guard let binary else {
             throw ExternalError("the tokenjar binary is not next to the test bundle; run swift build first")
@@ -37,10 +39,10 @@ final class GatewayProcess: Sendable {
         for _ in 0..<5 {
             try? FileManager.default.removeItem(atPath: logFile)
             let port = try await External.freePort()
-            let process = try ChildProcess(binary, [
-                "serve", "--listen", "127.0.0.1:\(port)", "--upstream", "http://127.0.0.1:\(upstream)",
-                "--store", store,
-            ], environment: env, logFile: logFile)
+            let upstreamFlags = upstream.map { ["--upstream", "http://127.0.0.1:\($0)"] } ?? []
+            let process = try ChildProcess(
+                binary, ["serve", "--listen", "127.0.0.1:\(port)", "--store", store] + upstreamFlags + arguments,
+                environment: env, logFile: logFile)
             let gateway = GatewayProcess(process: process, port: port, logFile: logFile)
             let end = ContinuousClock.now + .seconds(30)
             while ContinuousClock.now < end {
