@@ -9,12 +9,15 @@ import UnixSignals
 /// start) and applies routes, upstreams and TLS certificates. A configuration with problems is
 /// refused with a log line naming them, and the running one stays. Keys only a restart applies
 /// are named in a warning.
-struct ConfigReloader: Service {
+struct ConfigReloader: Service, CustomStringConvertible {
     let flags: GatewayFlags
     /// The configuration the process started with: keys outside the reloadable set keep it.
     let started: GatewayConfig
     let server: GatewayServer
     let logger: Logger
+
+    /// How the service group names it in its own log lines: never the configuration it holds.
+    var description: String { "ConfigReloader" }
 
     func run() async throws {
         let hangups = await UnixSignalsSequence(trapping: .sighup)

@@ -69,3 +69,20 @@ import Testing
         #expect(config == GatewayConfig())
     }
 }
+
+@Suite("Secrets in descriptions")
+struct SecretDescriptionTests {
+    @Test("a printed configuration never shows the store keys, the WeChat secret or the admin token")
+    func printedConfigurationIsRedacted() {
+        var cfg = GatewayConfig()
+        cfg.store.encryptionKeys = "k1:c2VjcmV0LXN0b3JlLWtleS1zZWNyZXQtc3RvcmUta2V5MTI="
+        cfg.wechat.secret = "wechat-app-secret-value"
+        cfg.admin.token = "admin-bearer-token-value"
+        for text in [String(describing: cfg), String(reflecting: cfg), "\(cfg.store) \(cfg.wechat) \(cfg.admin)"] {
+            #expect(!text.contains("c2VjcmV0"))
+            #expect(!text.contains("wechat-app-secret-value"))
+            #expect(!text.contains("admin-bearer-token-value"))
+            #expect(text.contains("(secret)"))
+        }
+    }
+}
