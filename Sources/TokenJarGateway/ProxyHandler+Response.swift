@@ -127,7 +127,13 @@ extension ProxyHandler: UpstreamDelegate {
         let conn = upstream
         upstream = nil
         if let conn {
-            if upstreamKeepAlive && requestEnded { pool.release(conn) } else { conn.channel.close(promise: nil) }
+            if upstreamKeepAlive && requestEnded {
+                pool.release(conn)
+            } else {
+                // Detached first: the close must not reach this exchange as a mid-body reset.
+                conn.handler.delegate = nil
+                conn.channel.close(promise: nil)
+            }
         }
         let close = !keepAlive || !requestEnded
         // The exchange ends before `.end` is written: writing it may deliver the next pipelined
