@@ -5,7 +5,9 @@
 # Usage: bench/scale.sh [SESSIONS]        (default 1000000)
 # Env:   TOKENJAR_BIN, SCALE_DIR (default /tmp/tokenjar-scale; the store is kept there and reused
 #        when it already holds SESSIONS sessions), DURATION=20 s per run, ROUNDS=2, CONNS=32,
-#        TOKENJAR_STORE_CACHE_ENTRIES (the gateway's bound; default from the config: 100000).
+#        TOKENJAR_STORE_CACHE_ENTRIES (the gateway's bound; default from the config: 100000),
+#        FILL=120000 distinct tokens sent once each at the end (bench/drive.py), so the cache
+#        reaches its bound before the last RSS reading (0: skip).
 # Method: bench/populate-sqlite.py fills the store (once); an nginx backend (bench/conf) on
 # 127.0.0.1:18280 and the gateway on :18283 (one event loop, CPU 1; wrk on CPU 0) run
 # alternately: A = tokens.lua over tok-000001..tok-001000, B = tokens-random.lua over all
@@ -68,3 +70,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
     run "r$r 1000 tokens" tokens.lua 1000
     run "r$r random of $SESSIONS" tokens-random.lua "$SESSIONS"
 done
+FILL=${FILL:-120000}
+if [[ $FILL -gt 0 ]]; then
+    python3 "$HERE/drive.py" 127.0.0.1:18283 "$FILL" 16 "$FILL" > "$DIR/fill.txt" || true
+    echo "after $FILL distinct tokens once each ($(cat "$DIR/fill.txt")): $(rss)"
+fi

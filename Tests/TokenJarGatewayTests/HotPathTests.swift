@@ -79,7 +79,7 @@ struct HotPathTests {
             state!.jar.receive(setCookie: ["sid=1; Path=/"], from: url, now: now)
         }
         #expect(changes.upserted.map(\.value) == ["1"])
-        let snapshot = try #require(cache.withSession(hash(1)) { $0 })
+        var snapshot = try #require(cache.withSession(hash(1)) { $0 })
         // A copy taken out stays as it was when the cache's jar changes afterwards.
         cache.withSession(hash(1)) { state in _ = state!.jar.receive(setCookie: ["sid=2"], from: url, now: now) }
         #expect(snapshot.jar.cookieHeader(for: url, now: now) == "sid=1")
