@@ -9,7 +9,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BIN=${TOKENJAR_BIN:-$HERE/../.build/release/tokenjar}
 STORE=${BENCH_STORE:-memory}
 if [[ $STORE == sqlite ]]; then
-    dir=$(mktemp -d /tmp/tokenjar-bench-db.XXXXXX)
+    # bench/suite.sh passes a fresh directory it removes after the run.
+    dir=${BENCH_SQLITE_DIR:-$(mktemp -d /tmp/tokenjar-bench-db.XXXXXX)}
     STORE="sqlite:$dir/jars.db"
 fi
 export TOKENJAR_SERVER_EVENT_LOOPS=1 TOKENJAR_LOG_ACCESS_LOG=false \

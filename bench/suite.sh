@@ -22,7 +22,10 @@ for store in ${STORES:-memory sqlite}; do
     esac
     for tokens in ${TOKEN_COUNTS:-10 1000 100000}; do
         echo "=== store=$store tokens=$tokens"
-        BENCH_STORE=$bench_store TOKENS=$tokens GATEWAY_CMD="$HERE/gateway.sh" \
-            TARGETS=${TARGETS:-direct nginx haproxy gateway} "$HERE/harness.sh"
+        db_dir=$(mktemp -d /tmp/tokenjar-bench-db.XXXXXX)
+        BENCH_SQLITE_DIR=$db_dir BENCH_STORE=$bench_store TOKENS=$tokens GATEWAY_CMD="$HERE/gateway.sh" \
+            TARGETS=${TARGETS:-direct nginx haproxy gateway} "$HERE/harness.sh" || status=$?
+        rm -rf "$db_dir"
+        [[ ${status:-0} -eq 0 ]] || exit "$status"
     done
 done
