@@ -357,6 +357,15 @@ public struct CookieJar: Sendable {
 
         if let e = expiry, e < nextExpiry { nextExpiry = e }
         if existing >= 0 {
+            if storage[existing].sameState(value: UnsafeBufferPointer(rebasing: buf[f.value]), expiry: expiry,
+                                           hostOnly: hostOnly, secure: f.secure, httpOnly: f.httpOnly,
+                                           sameSite: f.sameSite) {
+                // The same cookie again (backends often resend unchanged ones): only its last
+                // access moves, and there is nothing new for a store to write.
+                storage[existing].lastAccess = now
+                report?(.replaced(storage[existing]))
+                return
+            }
             let cookie = Cookie(
                 name: name, value: buf.string(f.value), domain: domain, path: path, expiry: expiry,
                 creation: storage[existing].creation, lastAccess: now, hostOnly: hostOnly, secure: f.secure,
@@ -566,3 +575,13 @@ public struct CookieJar: Sendable {
     }
 }
 
+extension Cookie {
+    /// Whether a replacement with these fields would leave everything but the last access as it is
+    /// (name, domain and path are the key, equal already).
+    @inline(__always)
+    func sameState(value: UnsafeBufferPointer<UInt8>, expiry: CookieTime?, hostOnly: Bool, secure: Bool,
+                   httpOnly: Bool, sameSite: SameSite) -> Bool {
+        self.expiry == expiry && self.hostOnly == hostOnly && self.secure == secure && self.httpOnly == httpOnly
+            && self.sameSite == sameSite && self.value.utf8.elementsEqual(value)
+    }
+}

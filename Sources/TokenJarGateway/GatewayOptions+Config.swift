@@ -89,7 +89,7 @@ public enum StoreFactory {
     /// store: a SQLite file is opened and migrated, a PostgreSQL database is connected to and
     /// migrated (waiting a little while for it). With `encryption_keys` the store is wrapped in a
     /// `SealingSessionStore`; without, `allow_plaintext` must say so (the memory store keeps
-    /// nothing at rest and needs neither).
+    /// nothing at rest: it needs neither, and is never sealed).
     public static func open(_ config: StoreConfig, logger: Logger) async throws -> any SessionStore {
         let keyring = try keyring(config, logger: logger)
         let store: any SessionStore
@@ -103,7 +103,9 @@ public enum StoreFactory {
         case .postgres(let url):
             store = try await PostgresSessionStore.open(try postgresOptions(url, config), logger: logger)
         }
-        guard let keyring else { return store }
+        // The memory store keeps nothing at rest: sealing it would cost every write a cipher
+        // pass and protect nothing (the keys are still checked above).
+        guard let keyring, !(store is MemorySessionStore) else { return store }
         return SealingSessionStore(wrapping: store, keyring: keyring, logger: logger)
     }
 

@@ -9,6 +9,20 @@ enum HopByHop {
         "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
     ]
 
+    /// Whether `name` is one of the fixed hop-by-hop names, compared without allocating.
+    static func isFixed(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 2: ASCIICase.equal(name, "te")
+        case 7: ASCIICase.equal(name, "trailer") || ASCIICase.equal(name, "upgrade")
+        case 10: ASCIICase.equal(name, "connection") || ASCIICase.equal(name, "keep-alive")
+        case 16: ASCIICase.equal(name, "proxy-connection")
+        case 17: ASCIICase.equal(name, "transfer-encoding")
+        case 18: ASCIICase.equal(name, "proxy-authenticate")
+        case 19: ASCIICase.equal(name, "proxy-authorization")
+        default: false
+        }
+    }
+
     /// The hop-by-hop names of a message: the fixed set plus what its Connection header lists.
     static func names(in headers: HTTPHeaders) -> Set<String>? {
         let listed = headers[canonicalForm: "connection"]
@@ -41,25 +55,20 @@ enum RequestRewriter {
         var clientCookies: [String] = []
         var forwardedFor: String?
         for (name, value) in client {
-            let lower = name.lowercased()
-            if let connectionNames {
-                if connectionNames.contains(lower) { continue }
-            } else if HopByHop.names.contains(lower) {
-                continue
-            }
-            switch lower {
-            case "cookie":
+            if HopByHop.isFixed(name) { continue }
+            if let connectionNames, connectionNames.contains(name.lowercased()) { continue }
+            if ASCIICase.equal(name, "cookie") {
                 if !ctx.dropClientCookies { clientCookies.append(value) }
                 continue
-            case "x-forwarded-for":
+            }
+            if ASCIICase.equal(name, "x-forwarded-for") {
                 forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
                 continue
-            case "x-forwarded-proto", "x-forwarded-host":
-                continue
-            default:
-                break
             }
-            if lower == ctx.tokenHeader || ctx.identityHeaders.contains(lower) { continue }
+            if ASCIICase.equal(name, "x-forwarded-proto") || ASCIICase.equal(name, "x-forwarded-host") { continue }
+            if ASCIICase.equal(name, ctx.tokenHeader) || ctx.identityHeaders.contains(where: { ASCIICase.equal(name, $0) }) {
+                continue
+            }
             out.add(name: name, value: value)
         }
         if let cookie = mergedCookie(jar: ctx.cookie, client: clientCookies) {
@@ -105,11 +114,53 @@ enum ResponseRewriter {
     /// Removes hop-by-hop headers and (unless passed through) Set-Cookie; returns the Set-Cookie
     /// field values in order.
     static func clientHeaders(from upstream: inout HTTPHeaders, passSetCookie: Bool) -> [String] {
-        let setCookie = upstream["set-cookie"]
-        let names = HopByHop.names(in: upstream) ?? HopByHop.names
-        upstream.remove(name: "connection")
-        for name in names { upstream.remove(name: name) }
+        // One pass finds what is there; only names present, or listed in Connection, are
+        // removed (each removal scans the block).
+        var setCookie: [String] = []
+        var remove: [String] = []
+        for (name, value) in upstream {
+            if ASCIICase.equal(name, "set-cookie") {
+                setCookie.append(value)
+            } else if HopByHop.isFixed(name) {
+                let lower = name.lowercased()
+                if !remove.contains(lower) { remove.append(lower) }
+                if lower == "connection" {
+                    for listed in value.split(separator: ",") {
+                        let token = listed.trimmingASCIISpaces().lowercased()
+                        if !token.isEmpty && !remove.contains(token) { remove.append(token) }
+                    }
+                }
+            }
+        }
+        for name in remove { upstream.remove(name: name) }
         if !passSetCookie && !setCookie.isEmpty { upstream.remove(name: "set-cookie") }
         return setCookie
+    }
+}
+
+/// ASCII case-insensitive comparison of header names, without lowercasing copies.
+enum ASCIICase {
+    /// Whether `a` equals `lower` ignoring ASCII case; `lower` must be lower-case.
+    @inline(__always)
+    static func equal(_ a: String, _ lower: String) -> Bool {
+        let x = a.utf8, y = lower.utf8
+        guard x.count == y.count else { return false }
+        var i = y.startIndex
+        for byte in x {
+            let folded = byte &- 0x41 < 26 ? byte | 0x20 : byte
+            if folded != y[i] { return false }
+            i = y.index(after: i)
+        }
+        return true
+    }
+}
+
+extension Substring {
+    /// Without leading and trailing spaces and tabs.
+    func trimmingASCIISpaces() -> Substring {
+        var s = self
+        while let c = s.first, c == " " || c == "\t" { s = s.dropFirst() }
+        while let c = s.last, c == " " || c == "\t" { s = s.dropLast() }
+        return s
     }
 }

@@ -163,24 +163,24 @@ extension ProxyHandler: UpstreamDelegate {
         deadline = .now() + route.bodyIdleTimeout
     }
 
+    /// The timer outlives exchanges: it is scheduled at most once per timeout period and, when
+    /// it fires, acts on whatever deadline the current exchange has set (none: nothing to do).
     private func schedule(in amount: TimeAmount) {
-        let generation = self.generation
         timerFiresAt = .now() + amount
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: amount) {
             self.timer = nil
             self.timerFiresAt = nil
-            guard generation == self.generation, let deadline = self.deadline else { return }
+            guard let deadline = self.deadline else { return }
             let now = NIODeadline.now()
             if now < deadline { return self.schedule(in: deadline - now) }
             self.timedOut()
         }
     }
 
+    /// Ends the current wait. The scheduled task stays for the next exchange's wait (it finds
+    /// no deadline if it fires first); `channelInactive` cancels it for good.
     func cancelTimer() {
         deadline = nil
-        timer?.cancel()
-        timer = nil
-        timerFiresAt = nil
     }
 
     private func timedOut() {

@@ -52,7 +52,11 @@ final class ProxyHandler: ChannelDuplexHandler {
     var upstreamRequestHead: HTTPRequestHead?
     var clientToken: String?
     /// Closes a connection that sends no complete request head in time (slowloris, idle keep-alive).
+    /// Scheduled at most once per timeout period, not once per request: it checks
+    /// `headDeadline` when it fires and waits again if that moved.
     var headTimer: Scheduled<Void>?
+    /// When the wait for the next request head ends; nil while an exchange runs.
+    var headDeadline: NIODeadline?
     var instanceOrder: [Int] = []
     var attempt = 0
     var staleRetries = 0
@@ -88,11 +92,16 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     /// Starts the wait for the next request head.
     func armHeadTimer() {
-        headTimer?.cancel()
-        let generation = self.generation
-        headTimer = context.eventLoop.assumeIsolated().scheduleTask(in: env.headerReadTimeout) {
+        headDeadline = .now() + env.headerReadTimeout
+        if headTimer == nil { scheduleHeadTimer(in: env.headerReadTimeout) }
+    }
+
+    private func scheduleHeadTimer(in amount: TimeAmount) {
+        headTimer = context.eventLoop.assumeIsolated().scheduleTask(in: amount) {
             self.headTimer = nil
-            guard generation == self.generation, self.phase == .idle else { return }
+            guard self.phase == .idle, let deadline = self.headDeadline else { return }
+            let now = NIODeadline.now()
+            if now < deadline { return self.scheduleHeadTimer(in: deadline - now) }
             self.context.close(promise: nil)
         }
     }
@@ -100,6 +109,9 @@ final class ProxyHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         headTimer?.cancel()
         headTimer = nil
+        headDeadline = nil
+        timer?.cancel()
+        timer = nil
         if phase != .idle { abortUpstream() }
         finishExchange(logged: false)
         context.fireChannelInactive()
@@ -159,8 +171,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     private func startExchange(_ head: HTTPRequestHead) {
-        headTimer?.cancel()
-        headTimer = nil
+        headDeadline = nil
         generation &+= 1
         env.exchangeStarted()
         self.head = head

@@ -19,7 +19,9 @@ struct SessionState: Sendable {
 /// recently used tenth.
 final class SessionCache: Sendable {
     private struct Entry {
-        var state: SessionState
+        /// Never nil at rest: it is nil only while `withSession` has the state out, so that
+        /// the jar it mutates is uniquely referenced and changes in place (no copy on write).
+        var state: SessionState?
         var lastUsed: UInt64
     }
 
@@ -41,18 +43,30 @@ final class SessionCache: Sendable {
     }
 
     /// Runs `body` on the cached state of a session (nil when not cached). Setting it to nil
-    /// removes the entry; setting a value inserts or replaces it.
+    /// removes the entry; setting a value inserts or replaces it. The state is moved out of its
+    /// entry for the call, so a jar mutated in `body` is not copied.
     func withSession<R>(_ hash: TokenHash, _ body: (inout SessionState?) throws -> R) rethrows -> R {
         let capacity = shardCapacity
         return try shard(hash).withLockedValue { shard in
             shard.tick &+= 1
-            var state = shard.entries[hash]?.state
+            if let index = shard.entries.index(forKey: hash) {
+                var state: SessionState? = nil
+                swap(&state, &shard.entries.values[index].state)
+                defer {
+                    if state == nil {
+                        shard.entries.remove(at: index)
+                    } else {
+                        swap(&state, &shard.entries.values[index].state)
+                        shard.entries.values[index].lastUsed = shard.tick
+                    }
+                }
+                return try body(&state)
+            }
+            var state: SessionState? = nil
             let result = try body(&state)
             if let state {
                 shard.entries[hash] = Entry(state: state, lastUsed: shard.tick)
                 if shard.entries.count > capacity { Self.evict(&shard, keeping: capacity) }
-            } else {
-                shard.entries.removeValue(forKey: hash)
             }
             return result
         }
@@ -67,7 +81,7 @@ final class SessionCache: Sendable {
     func removeAll(where predicate: (TokenHash, SessionState) -> Bool) {
         for shard in shards {
             shard.withLockedValue { shard in
-                shard.entries = shard.entries.filter { !predicate($0.key, $0.value.state) }
+                shard.entries = shard.entries.filter { entry in entry.value.state.map { !predicate(entry.key, $0) } ?? false }
             }
         }
     }

@@ -118,6 +118,11 @@ public final class PostgresSessionStore: SessionStore {
             let closed = state.withLockedValue { $0.closed }
             return closed ? eventLoop.makeFailedFuture(StoreError.closed) : eventLoop.makeSucceededVoidFuture()
         }
+        if let statement = PostgresSingleStatementWrite.query(for: write) {
+            return perform(on: eventLoop, dataPlane) { db, logger in
+                guard try await db.count(statement, logger: logger) > 0 else { throw StoreError.sessionNotFound }
+            }
+        }
         return perform(on: eventLoop, dataPlane) { db, logger in
             try await db.transaction(logger: logger) { try await PostgresWrites.apply(write, $0, logger) }
         }

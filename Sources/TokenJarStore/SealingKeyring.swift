@@ -74,10 +74,21 @@ public struct SealingKeyring: Sendable {
 
     /// Encrypts under the current key. `context` is authenticated but not stored.
     public func seal(_ plaintext: [UInt8], context: [UInt8]) -> [UInt8] {
-        let header = [Self.formatByte, currentID]
+        var aad = [UInt8]()
+        aad.reserveCapacity(2 + context.count)
+        aad.append(Self.formatByte)
+        aad.append(currentID)
+        aad.append(contentsOf: context)
         // AES-GCM with a random nonce cannot fail for inputs of this size and a 256-bit key.
-        let box = try! AES.GCM.seal(plaintext, using: keys[currentID]!, authenticating: header + context)
-        return header + Array(box.nonce) + Array(box.ciphertext) + Array(box.tag)
+        let box = try! AES.GCM.seal(plaintext, using: keys[currentID]!, authenticating: aad)
+        // `combined` is nonce, ciphertext and tag in one buffer: one copy into the result.
+        let combined = box.combined!  // non-nil with the default 12-byte nonce
+        var out = [UInt8]()
+        out.reserveCapacity(2 + combined.count)
+        out.append(Self.formatByte)
+        out.append(currentID)
+        out.append(contentsOf: combined)
+        return out
     }
 
     /// Decrypts a sealed value under whichever listed key it names.

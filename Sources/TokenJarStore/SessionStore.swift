@@ -10,6 +10,31 @@ public struct TokenHash: Hashable, Sendable {
         self.bytes = Array(bytes)
     }
 
+    /// The digest's bytes in one call (the derived form hashes them one by one).
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    /// Compared eight bytes at a time.
+    public static func == (a: TokenHash, b: TokenHash) -> Bool {
+        a.bytes.withUnsafeBytes { x in
+            b.bytes.withUnsafeBytes { y in
+                guard x.count == y.count else { return false }
+                var offset = 0
+                while offset + 8 <= x.count {
+                    if x.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                        != y.loadUnaligned(fromByteOffset: offset, as: UInt64.self) { return false }
+                    offset += 8
+                }
+                while offset < x.count {
+                    if x[offset] != y[offset] { return false }
+                    offset += 1
+                }
+                return true
+            }
+        }
+    }
+
     /// Lower-case hex of the whole digest.
     public var hex: String {
         let digits: [UInt8] = Array("0123456789abcdef".utf8)

@@ -25,6 +25,23 @@ struct JarStorageTests {
         #expect(j.count == 3)
     }
 
+    @Test("resending an unchanged cookie refreshes its last access and reports no change to store")
+    func unchangedResend() throws {
+        var j = CookieJar()
+        let first = j.receive(setCookie: "pref=dark; Path=/; HttpOnly", from: site, now: t0)
+        #expect(first.upserted.map(\.value) == ["dark"])
+        let again = j.receive(setCookie: "pref=dark; Path=/; HttpOnly", from: site, now: t0.plus(5))
+        #expect(again.isEmpty)
+        let stored = try #require(j.cookies.first)
+        #expect(stored.lastAccess == t0.plus(5) && stored.creation == t0)
+        // Any difference besides the last access is a change: value, attributes, expiry.
+        for changed in ["pref=light; Path=/; HttpOnly", "pref=dark; Path=/", "pref=dark; Path=/; HttpOnly; Max-Age=60",
+                        "pref=dark; Path=/; HttpOnly; SameSite=Strict"] {
+            var k = j
+            #expect(k.receive(setCookie: changed, from: site, now: t0.plus(9)).upserted.count == 1, "\(changed)")
+        }
+    }
+
     @Test("deletion through Max-Age <= 0 or a past Expires")
     func deletion() {
         for deleter in ["a=; Max-Age=0", "a=x; Max-Age=-1", "a=; Expires=Thu, 01 Jan 1970 00:00:00 GMT",

@@ -51,6 +51,17 @@ struct StoreFactoryTests {
         try await memory.shutdown()
     }
 
+    @Test("the memory store is never sealed, keys or not; bad keys are refused all the same")
+    func memoryNotSealed() async throws {
+        let memory = try await StoreFactory.open(
+            StoreConfig(url: .memory, encryptionKeys: "4:\(Self.key)"), logger: Logger(label: "test"))
+        #expect(memory is MemorySessionStore)
+        try await memory.shutdown()
+        await #expect(throws: StoreSetupError.self) {
+            _ = try await StoreFactory.open(StoreConfig(url: .memory, encryptionKeys: "4:short"), logger: Logger(label: "test"))
+        }
+    }
+
     @Test("PostgreSQL URL parameters become options; unknown ones are refused")
     func postgresOptions() throws {
         let url = try PostgresURL(parsing: "postgres://tj:pw@db.internal:6432/sessions?sslmode=verify-full&application_name=edge-1&connect_timeout=4")

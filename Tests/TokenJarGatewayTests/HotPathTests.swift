@@ -1,0 +1,93 @@
+import CookieEngine
+import NIOHTTP1
+import Testing
+import TokenJarStore
+
+@testable import TokenJarGateway
+
+@Suite("Hot path: header rules without copies, the session cache in place")
+struct HotPathTests {
+    @Test("the fixed hop-by-hop test agrees with the name set, in any letter case")
+    func hopByHopNames() {
+        for name in HopByHop.names {
+            #expect(HopByHop.isFixed(name), "\(name)")
+            #expect(HopByHop.isFixed(name.uppercased()), "\(name)")
+            #expect(HopByHop.isFixed(String(name.prefix(1)).uppercased() + name.dropFirst()), "\(name)")
+        }
+        for name in ["host", "cookie", "set-cookie", "tee", "connectionx", "keep-alivE2", "x-upgrade", ""] {
+            #expect(!HopByHop.isFixed(name), "\(name)")
+        }
+    }
+
+    @Test("ASCII case folding touches letters only")
+    func asciiCase() {
+        #expect(ASCIICase.equal("Set-Cookie", "set-cookie"))
+        #expect(ASCIICase.equal("X-SESSION-TOKEN", "x-session-token"))
+        #expect(!ASCIICase.equal("set-cookie", "set-cookies"))
+        #expect(!ASCIICase.equal("set_cookie", "set-cookie"))
+        // '@' (0x40) and '[' (0x5B) sit next to the letters and must not fold onto '`' or '{'.
+        #expect(!ASCIICase.equal("@", "`") && !ASCIICase.equal("[", "{"))
+        #expect(!ASCIICase.equal("Ä", "ä"))
+    }
+
+    @Test("request headers: hop-by-hop, listed, token and forwarding headers go; cookies merge, jar first")
+    func requestHeaders() {
+        let client = HTTPHeaders([
+            ("Host", "app.example"), ("CONNECTION", "keep-alive, X-Drop-Me"), ("Keep-Alive", "timeout=5"),
+            ("x-drop-me", "1"), ("X-Session-Token", "secret"), ("X-WX-OpenID", "forged"),
+            ("Cookie", "a=client; b=2"), ("X-Forwarded-For", "10.0.0.1"), ("x-forwarded-proto", "https"),
+            ("Accept", "*/*"), ("TE", "trailers"),
+        ])
+        let ctx = ForwardingContext(
+            tokenHeader: "x-session-token", identityHeaders: ["x-wx-openid"], clientAddress: "127.0.0.1",
+            scheme: "http", host: "app.example", cookie: "a=jar", dropClientCookies: false, chunkedBody: false,
+            identity: nil)
+        let out = RequestRewriter.upstreamHeaders(from: client, ctx)
+        #expect(out.map { $0.name } == ["Host", "Accept", "Cookie", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"])
+        #expect(out["Cookie"] == ["a=jar; b=2"])
+        #expect(out["X-Forwarded-For"] == ["10.0.0.1, 127.0.0.1"])
+        #expect(out["X-Forwarded-Proto"] == ["http"])
+    }
+
+    @Test("response headers: Set-Cookie fields in order, hop-by-hop and listed names removed")
+    func responseHeaders() {
+        var plain = HTTPHeaders([("Content-Length", "2"), ("set-cookie", "a=1"), ("Set-Cookie", "b=2")])
+        #expect(ResponseRewriter.clientHeaders(from: &plain, passSetCookie: false) == ["a=1", "b=2"])
+        #expect(plain.map { $0.name } == ["Content-Length"])
+
+        var hop = HTTPHeaders([
+            ("Connection", "keep-alive, X-Private"), ("X-Private", "p"), ("Keep-Alive", "timeout=5"),
+            ("Set-Cookie", "c=3"), ("Content-Type", "text/plain"), ("transfer-encoding", "chunked"),
+        ])
+        #expect(ResponseRewriter.clientHeaders(from: &hop, passSetCookie: true) == ["c=3"])
+        #expect(hop.map { $0.name } == ["Set-Cookie", "Content-Type"])
+    }
+
+    private func state(_ jar: CookieJar = CookieJar()) -> SessionState {
+        SessionState(createdAt: 1, lastSeenAt: 1, expiresAt: 100, identity: nil, jar: jar)
+    }
+
+    private func hash(_ i: UInt8) -> TokenHash { TokenHash(bytes: [i] + Array(repeating: 7, count: 31))! }
+
+    @Test("the session cache keeps changes made in place, removes on nil, and stays bounded")
+    func sessionCache() throws {
+        let cache = SessionCache(capacity: 64, shardCount: 4)
+        let url = CookieURL(isSecure: false, host: "app.example", path: "/")
+        let now = CookieTime(microsecondsSinceEpoch: 1_700_000_000_000_000)
+        cache.withSession(hash(1)) { $0 = state() }
+        let changes = cache.withSession(hash(1)) { state in
+            state!.jar.receive(setCookie: ["sid=1; Path=/"], from: url, now: now)
+        }
+        #expect(changes.upserted.map(\.value) == ["1"])
+        var snapshot = try #require(cache.withSession(hash(1)) { $0 })
+        // A copy taken out stays as it was when the cache's jar changes afterwards.
+        cache.withSession(hash(1)) { state in _ = state!.jar.receive(setCookie: ["sid=2"], from: url, now: now) }
+        #expect(snapshot.jar.cookieHeader(for: url, now: now) == "sid=1")
+        #expect(cache.withSession(hash(1)) { $0?.jar.cookieHeader(for: url, now: now) } == "sid=2")
+        cache.withSession(hash(1)) { $0 = nil }
+        #expect(cache.withSession(hash(1)) { $0 == nil })
+        #expect(cache.count == 0)
+        for i in 0..<200 { cache.withSession(TokenHash(bytes: (0..<32).map { UInt8(truncatingIfNeeded: i &* ($0 + 1)) })!) { $0 = state() } }
+        #expect(cache.count <= 64)
+    }
+}
