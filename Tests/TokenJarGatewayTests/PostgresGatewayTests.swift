@@ -135,7 +135,7 @@ struct PostgresGatewayTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for worker in 0..<8 {
                     group.addTask {
-                        for n in 0..<40 where ContinuousClock.now - start < .seconds(3) {
+                        for n in 0..<80 where ContinuousClock.now - start < .seconds(15) {
                             let name = "w\(worker)n\(n)"
                             // An error or a non-200 answer is no acknowledgement (the killed instance).
                             if let response = try? await gateways[n % 2].request("/set?n=\(name)&v=1", token: token),
@@ -148,7 +148,11 @@ struct PostgresGatewayTests {
                     }
                 }
                 group.addTask {
-                    try await Task.sleep(for: .milliseconds(400))
+                    // Killed mid-stream once enough writes were acknowledged (however slow the
+                    // machine), or after ten seconds at the latest.
+                    while acknowledged.withLockedValue({ $0.count }) < 40, ContinuousClock.now - start < .seconds(10) {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
                     await gateways[0].kill()
                 }
                 try await group.waitForAll()

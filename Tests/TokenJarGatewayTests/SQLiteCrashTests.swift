@@ -24,7 +24,7 @@ struct SQLiteCrashTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<8 {
                 group.addTask {
-                    for n in 0..<200 where ContinuousClock.now - start < .seconds(3) {
+                    for n in 0..<400 where ContinuousClock.now - start < .seconds(15) {
                         let name = "w\(worker)n\(n)"
                         // Only a 200 is an acknowledgement; the killed process answers nothing.
                         if let response = try? await first.request("/set?n=\(name)&v=1", token: token, timeout: .seconds(5)),
@@ -35,7 +35,11 @@ struct SQLiteCrashTests {
                 }
             }
             group.addTask {
-                try await Task.sleep(for: .milliseconds(500))
+                // Killed mid-stream once enough writes were acknowledged (however slow the
+                // machine), or after ten seconds at the latest.
+                while acknowledged.withLockedValue({ $0.count }) < 40, ContinuousClock.now - start < .seconds(10) {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
                 await first.kill()
             }
             try await group.waitForAll()
