@@ -153,6 +153,21 @@ let package = Package(
             dependencies: ["CookieEngine"],
             path: "Benchmarks/cookie-bench"
         ),
+        // libFuzzer targets (docs/security.md). Each is built alone with the fuzzer flag by
+        // scripts/fuzz; in a plain build each is an executable that does nothing.
+        .executableTarget(name: "fuzz-set-cookie", dependencies: ["CookieEngine"], path: "Fuzz/set-cookie"),
+        .executableTarget(name: "fuzz-cookie-date", dependencies: ["CookieEngine"], path: "Fuzz/cookie-date"),
+        .executableTarget(name: "fuzz-tokens", dependencies: ["TokenJarGateway"], path: "Fuzz/tokens"),
+        .executableTarget(name: "fuzz-config", dependencies: ["TokenJarConfig"], path: "Fuzz/config"),
+        .executableTarget(
+            name: "fuzz-wechat-decrypt",
+            dependencies: [
+                "TokenJarWeChat",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Fuzz/wechat-decrypt"
+        ),
         // Helpers for tests that start real programs (PHP, PostgreSQL, the gateway binary).
         .target(
             name: "TokenJarTestSupport",

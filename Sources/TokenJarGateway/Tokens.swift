@@ -20,8 +20,8 @@ public enum SessionToken {
         return encode(bytes)
     }
 
-    /// Base64url without padding.
-    static func encode(_ bytes: [UInt8]) -> String {
+    /// Base64url without padding. `package` for the package's fuzz target.
+    package static func encode(_ bytes: [UInt8]) -> String {
         var out = [UInt8]()
         out.reserveCapacity((bytes.count * 4 + 2) / 3)
         var i = 0

@@ -11,11 +11,13 @@ import _CryptoExtras
 /// comes out invalid, and the answer is `session_key_stale`, which tells the client to log in
 /// again. Malformed input (not base64, an IV that is not 16 bytes, a length that is not whole
 /// blocks) is the client's fault: `bad_request`.
-enum EncryptedDataDecryptor {
+///
+/// `package` (not public) so the package's fuzz target can drive `decrypt` directly.
+package enum EncryptedDataDecryptor {
     static let blockSize = 16
 
     /// The decrypted JSON object, as its UTF-8 bytes.
-    static func decrypt(
+    package static func decrypt(
         encryptedData: String, iv: String, sessionKey: [UInt8], appID: String
     ) throws(WeChatError) -> [UInt8] {
         guard let ciphertext = Data(base64Encoded: encryptedData), let ivBytes = Data(base64Encoded: iv),
