@@ -84,6 +84,25 @@ enum PostgresWrites {
         try await db.count("DELETE FROM tokenjar_sessions WHERE openid = \(openID) RETURNING 1", logger: logger)
     }
 
+    /// Up to `count` anonymous sessions last seen before `lastSeenBefore`, least recently seen
+    /// first, deleted in one statement; rows a concurrent write holds are skipped, not waited for.
+    static func evictIdleAnonymous(count: Int, lastSeenBefore: Int64, _ db: PostgresConnection, _ logger: Logger)
+        async throws -> [TokenHash]
+    {
+        let rows = try await db.query("""
+            DELETE FROM tokenjar_sessions WHERE token_hash IN (
+                SELECT token_hash FROM tokenjar_sessions
+                WHERE openid IS NULL AND last_seen_at < \(lastSeenBefore)
+                ORDER BY last_seen_at, token_hash LIMIT \(Int64(count)) FOR UPDATE SKIP LOCKED)
+            RETURNING token_hash
+            """, logger: logger)
+        var hashes: [TokenHash] = []
+        for try await hash in rows.decode(ByteBuffer.self) {
+            if let hash = TokenHash(bytes: hash.readableBytesView) { hashes.append(hash) }
+        }
+        return hashes
+    }
+
     /// The changes sorted by cookie key, stably (changes of one cookie keep their order), so that
     /// two transactions of one token lock cookie rows in the same order and cannot deadlock.
     /// Changes of different cookies commute, so the outcome is that of the original order.
