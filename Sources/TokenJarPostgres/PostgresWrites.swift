@@ -94,13 +94,16 @@ enum PostgresWrites {
                 SELECT token_hash FROM tokenjar_sessions
                 WHERE openid IS NULL AND last_seen_at < \(lastSeenBefore)
                 ORDER BY last_seen_at, token_hash LIMIT \(Int64(count)) FOR UPDATE SKIP LOCKED)
-            RETURNING token_hash
+            RETURNING token_hash, last_seen_at
             """, logger: logger)
-        var hashes: [TokenHash] = []
-        for try await hash in rows.decode(ByteBuffer.self) {
-            if let hash = TokenHash(bytes: hash.readableBytesView) { hashes.append(hash) }
+        var evicted: [(hash: TokenHash, lastSeenAt: Int64)] = []
+        for try await (hash, lastSeenAt) in rows.decode((ByteBuffer, Int64).self) {
+            if let hash = TokenHash(bytes: hash.readableBytesView) { evicted.append((hash, lastSeenAt)) }
         }
-        return hashes
+        // RETURNING keeps no order: least recently seen first, ties by hash, as the other stores.
+        return evicted.sorted { a, b in
+            a.lastSeenAt != b.lastSeenAt ? a.lastSeenAt < b.lastSeenAt : a.hash.bytes.lexicographicallyPrecedes(b.hash.bytes)
+        }.map(\.hash)
     }
 
     /// The changes sorted by cookie key, stably (changes of one cookie keep their order), so that
