@@ -57,6 +57,9 @@ extension GatewayOptions {
             maxConnections: server.maxConnections,
             headerReadTimeout: TimeAmount(server.headerReadTimeout))
         self.proxy.adoptClientTokens = server.adoptClientTokens
+        self.mintRatePerMinute = config.sessions.mintRate
+        self.mintBurst = config.sessions.mintBurst
+        self.maxSessions = config.sessions.maxSessions
     }
 
     private static func hostMatch(_ pattern: HostPattern?) -> RouteSpec.HostMatch {
