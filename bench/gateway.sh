@@ -14,5 +14,5 @@ if [[ $STORE == sqlite ]]; then
     STORE="sqlite:$dir/jars.db"
 fi
 export TOKENJAR_SERVER_EVENT_LOOPS=1 TOKENJAR_LOG_ACCESS_LOG=false \
-       TOKENJAR_SERVER_ADOPT_CLIENT_TOKENS=true TOKENJAR_LOG_LEVEL=warning
+       TOKENJAR_SERVER_ADOPT_CLIENT_TOKENS=true TOKENJAR_LOG_LEVEL=warning TOKENJAR_SESSIONS_MINT_RATE=0
 exec "$BIN" serve --listen "$GATEWAY_LISTEN" --upstream "http://$GATEWAY_UPSTREAM" --store "$STORE"

@@ -48,7 +48,7 @@ sed -e "s#@RUN@#$DIR#g" -e "s#@USER_DIRECTIVE@#$userline#" -e "s#127.0.0.1:18080
 taskset -c 1 nginx -p "$DIR/backend/" -c "$DIR/backend/nginx.conf" > /dev/null 2>&1 &
 BACKEND_PID=$!
 wait_port 18280
-TOKENJAR_SERVER_EVENT_LOOPS=1 TOKENJAR_LOG_ACCESS_LOG=false TOKENJAR_SERVER_ADOPT_CLIENT_TOKENS=true \
+TOKENJAR_SERVER_EVENT_LOOPS=1 TOKENJAR_LOG_ACCESS_LOG=false TOKENJAR_SERVER_ADOPT_CLIENT_TOKENS=true TOKENJAR_SESSIONS_MINT_RATE=0 \
 TOKENJAR_LOG_LEVEL=warning taskset -c 1 "$BIN" serve --listen 127.0.0.1:18283 \
     --upstream http://127.0.0.1:18280 --store "sqlite:$DB" > "$DIR/gateway.log" 2>&1 &
 GATEWAY_PID=$!

@@ -46,12 +46,19 @@ final class GatewayEnvironment: Sendable {
     let identityHeadersLower: [String]
     let maxConnections: Int
     let headerReadTimeout: TimeAmount
+    /// Mints per client address; nil when unlimited.
+    let mintLimiter: MintRateLimiter?
+    /// The cap on stored sessions; nil when uncapped.
+    let sessionCap: SessionCap?
     private let routeTable: NIOLockedValueBox<RouteTable>
     private let active: NIOLockedValueBox<Int>
     private let connections: NIOLockedValueBox<Int>
 
     init(sessions: SessionManager, settings: ProxySettings, routes: RouteTable, logger: Logger,
-         endpoints: (any GatewayEndpoints)?, maxConnections: Int = 10_000, headerReadTimeout: TimeAmount = .seconds(10)) {
+         endpoints: (any GatewayEndpoints)?, maxConnections: Int = 10_000, headerReadTimeout: TimeAmount = .seconds(10),
+         mintLimiter: MintRateLimiter? = nil, sessionCap: SessionCap? = nil) {
+        self.mintLimiter = mintLimiter
+        self.sessionCap = sessionCap
         self.maxConnections = maxConnections
         self.headerReadTimeout = headerReadTimeout
         self.connections = NIOLockedValueBox(0)

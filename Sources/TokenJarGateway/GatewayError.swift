@@ -15,6 +15,9 @@ public struct GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         case upstreamUnreachable
         case upstreamTimeout
         case upstreamBroken
+        case upstreamInvalid
+        case mintRateLimited
+        case sessionLimitReached
         case storeUnavailable
         case shuttingDown
     }
@@ -31,6 +34,9 @@ public struct GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let upstreamUnreachable = GatewayError(kind: .upstreamUnreachable)
     public static let upstreamTimeout = GatewayError(kind: .upstreamTimeout)
     public static let upstreamBroken = GatewayError(kind: .upstreamBroken)
+    public static let upstreamInvalid = GatewayError(kind: .upstreamInvalid)
+    public static let mintRateLimited = GatewayError(kind: .mintRateLimited)
+    public static let sessionLimitReached = GatewayError(kind: .sessionLimitReached)
     public static let storeUnavailable = GatewayError(kind: .storeUnavailable)
     public static let shuttingDown = GatewayError(kind: .shuttingDown)
 
@@ -41,9 +47,10 @@ public struct GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         case .tokenRequired, .loginRequired, .sessionRevoked: .unauthorized
         case .notFound, .noRoute: .notFound
         case .bodyTooLarge: .payloadTooLarge
-        case .upstreamUnreachable, .upstreamBroken: .badGateway
+        case .upstreamUnreachable, .upstreamBroken, .upstreamInvalid: .badGateway
+        case .mintRateLimited: .tooManyRequests
         case .upstreamTimeout: .gatewayTimeout
-        case .storeUnavailable, .shuttingDown: .serviceUnavailable
+        case .storeUnavailable, .shuttingDown, .sessionLimitReached: .serviceUnavailable
         }
     }
 
@@ -60,6 +67,9 @@ public struct GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         case .upstreamUnreachable: "upstream_unreachable"
         case .upstreamTimeout: "upstream_timeout"
         case .upstreamBroken: "upstream_broken"
+        case .upstreamInvalid: "upstream_invalid_response"
+        case .mintRateLimited: "mint_rate_limited"
+        case .sessionLimitReached: "session_limit_reached"
         case .storeUnavailable: "store_unavailable"
         case .shuttingDown: "shutting_down"
         }
@@ -78,6 +88,9 @@ public struct GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         case .upstreamUnreachable: "The backend could not be reached."
         case .upstreamTimeout: "The backend did not answer in time."
         case .upstreamBroken: "The backend closed the connection before a complete response."
+        case .upstreamInvalid: "The backend sent a response the gateway will not forward."
+        case .mintRateLimited: "Too many new sessions from this address; retry later."
+        case .sessionLimitReached: "The gateway holds as many sessions as it may; retry later."
         case .storeUnavailable: "The session store is unavailable; retry shortly."
         case .shuttingDown: "The gateway is shutting down."
         }

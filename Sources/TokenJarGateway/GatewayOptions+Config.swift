@@ -58,6 +58,9 @@ extension GatewayOptions {
             maxConnections: server.maxConnections,
             headerReadTimeout: TimeAmount(server.headerReadTimeout))
         self.proxy.adoptClientTokens = server.adoptClientTokens
+        self.mintRatePerMinute = config.sessions.mintRate
+        self.mintBurst = config.sessions.mintBurst
+        self.maxSessions = config.sessions.maxSessions
         self.tls = Self.edgeTLSFiles(server)
         self.upstreamTLS = Self.upstreamTLSOptions(config.upstreamTLS)
     }

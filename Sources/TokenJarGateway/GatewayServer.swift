@@ -31,6 +31,12 @@ public struct GatewayOptions: Sendable {
     public var tls: TLSCertificateFiles?
     /// Trust and client certificate for `https://` upstreams.
     public var upstreamTLS: UpstreamTLSOptions = UpstreamTLSOptions()
+    /// New sessions one client address may mint per minute; 0 = no limit.
+    public var mintRatePerMinute: Int = 0
+    /// New sessions one client address may mint at once.
+    public var mintBurst: Int = 60
+    /// Most stored sessions; 0 = no cap.
+    public var maxSessions: Int = 0
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, eventLoops: Int = 0, routes: RouteTable,
@@ -90,7 +96,9 @@ public final class GatewayServer: Service, Sendable {
             cacheEntries: options.cacheEntries, metrics: metrics)
         self.env = GatewayEnvironment(
             sessions: sessions, settings: Self.effectiveSettings(options), routes: options.routes, logger: logger, endpoints: endpoints,
-            maxConnections: options.maxConnections, headerReadTimeout: options.headerReadTimeout)
+            maxConnections: options.maxConnections, headerReadTimeout: options.headerReadTimeout,
+            mintLimiter: MintRateLimiter(perMinute: options.mintRatePerMinute, burst: options.mintBurst),
+            sessionCap: SessionCap(limit: options.maxSessions, store: store, sessions: sessions))
         if options.proxy.adoptClientTokens {
             logger.warning("server.adopt_client_tokens is on: client-chosen tokens become sessions (load benchmarks only, never in production)")
         }
@@ -226,6 +234,7 @@ public final class GatewayServer: Service, Sendable {
 
     private func sweepLoop() async {
         let interval = UInt64(max(1, options.sweepInterval.nanoseconds))
+        await refreshSessionCount()
         while !Task.isCancelled {
             try? await Task.sleep(nanoseconds: interval)
             if Task.isCancelled { return }
@@ -236,6 +245,17 @@ public final class GatewayServer: Service, Sendable {
                 metrics.storeFailed()
                 env.logger.warning("sweep failed", metadata: ["error": "\(error)"])
             }
+            await refreshSessionCount()
+        }
+    }
+
+    /// The session cap's estimate is replaced by the store's count (one count per sweep).
+    private func refreshSessionCount() async {
+        guard let cap = env.sessionCap else { return }
+        do {
+            cap.refresh(storedSessions: try await store.stats().sessions)
+        } catch {
+            env.logger.warning("session count failed", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -111,6 +111,15 @@ enum RequestRewriter {
 }
 
 enum ResponseRewriter {
+    /// Whether a backend's header block holds CR, LF or NUL in a name or a value: a folded line,
+    /// an injected header or a split response. Such a block is never forwarded.
+    static func hasForbiddenBytes(_ headers: HTTPHeaders) -> Bool {
+        func forbidden(_ text: String) -> Bool {
+            text.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
+        }
+        return headers.contains { forbidden($0.name) || forbidden($0.value) }
+    }
+
     /// Removes hop-by-hop headers and (unless passed through) Set-Cookie; returns the Set-Cookie
     /// field values in order.
     static func clientHeaders(from upstream: inout HTTPHeaders, passSetCookie: Bool) -> [String] {

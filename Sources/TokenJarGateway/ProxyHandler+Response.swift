@@ -22,7 +22,8 @@ extension ProxyHandler: UpstreamDelegate {
                 heldParts.append(part)
                 return
             }
-            responseEnded(trailers)
+            // Trailers holding CR, LF or NUL are dropped, never forwarded.
+            responseEnded(trailers.flatMap { ResponseRewriter.hasForbiddenBytes($0) ? nil : $0 })
         }
     }
 
@@ -39,7 +40,9 @@ extension ProxyHandler: UpstreamDelegate {
             // The backend closed before any answer. An idempotent request whose body did not go
             // out is sent again: on a fresh connection to the same instance when a kept-alive one
             // went stale, else to the next instance.
-            if let conn, bodyBytes == 0, staleRetries < 2, head.method.isIdempotent, let upstreamRequestHead {
+            // A response the parser refused is the backend's fault, not a stale connection.
+            let unparsable = error is HTTPParserError
+            if let conn, !unparsable, bodyBytes == 0, staleRetries < 2, head.method.isIdempotent, let upstreamRequestHead {
                 staleRetries += 1
                 phase = .preparing
                 pendingParts = [.head(upstreamRequestHead)]
@@ -52,11 +55,13 @@ extension ProxyHandler: UpstreamDelegate {
                 }
                 return
             }
-            respondLocally(.upstreamBroken, close: true)
+            respondLocally(unparsable ? .upstreamInvalid : .upstreamBroken, close: true)
         case .committing:
-            // The head arrived; the body did not finish. Hand on what came, then abort.
+            // The head arrived; the body did not finish. Once the jar write commits, what came is
+            // handed on and the client connection is aborted: a clean end would pass a truncated
+            // body off as a whole one.
             if !heldParts.contains(where: { if case .end = $0 { true } else { false } }) {
-                heldParts.append(.end(nil))
+                truncatedWhileCommitting = true
                 upstreamKeepAlive = false
                 keepAlive = false
             }
@@ -71,6 +76,11 @@ extension ProxyHandler: UpstreamDelegate {
 
     private func responseHead(_ upstreamHead: HTTPResponseHead) {
         guard phase == .forwarding, let route, var session, let cookieURL else { return }
+        if ResponseRewriter.hasForbiddenBytes(upstreamHead.headers) {
+            env.logger.warning("backend header with CR, LF or NUL refused", metadata: ["route": "\(route.name)"])
+            abortUpstream()
+            return respondLocally(.upstreamInvalid, close: !requestEnded)
+        }
         if upstreamHead.status.code < 200 && upstreamHead.status != .switchingProtocols {
             // 1xx interim responses go to the client as they are.
             context.writeAndFlush(wrapOutboundOut(.head(upstreamHead)), promise: nil)
@@ -103,6 +113,12 @@ extension ProxyHandler: UpstreamDelegate {
                 let held = self.heldParts
                 self.heldParts.removeAll()
                 for part in held { self.upstreamRead(part) }
+                if self.truncatedWhileCommitting {
+                    self.truncatedWhileCommitting = false
+                    self.context.flush()
+                    self.context.close(promise: nil)
+                    return
+                }
                 if self.phase == .streaming { self.upstream?.handler.resumeReading() }
             case .failure(let error):
                 self.heldParts.removeAll()

@@ -62,6 +62,8 @@ final class ProxyHandler: ChannelDuplexHandler {
     var staleRetries = 0
     var responseHeadSent = false
     var heldParts: [HTTPClientResponsePart] = []
+    /// The backend closed mid-body while the jar write was pending: abort once it commits.
+    var truncatedWhileCommitting = false
     var responseStatus: UInt = 0
     var upstreamKeepAlive = true
     var startedAt: NIODeadline = .now()
@@ -181,6 +183,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         requestEnded = false
         bodyBytes = 0
         responseHeadSent = false
+        truncatedWhileCommitting = false
         attempt = 0
         staleRetries = 0
 
@@ -234,6 +237,11 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     private func noValidToken(now: Int64) {
         guard let route, route.mintTokens else { return respondLocally(.tokenRequired, close: false) }
+        admitMint(now: now)
+    }
+
+    /// Starts the request under a new session, once `admitMint` let it have one.
+    func mintSession(now: Int64) {
         if env.settings.adoptClientTokens, let token = clientToken, !token.isEmpty, token.utf8.count <= 256 {
             return sessionReady(env.sessions.mint(now: now, adopting: token))
         }

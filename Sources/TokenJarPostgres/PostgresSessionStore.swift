@@ -155,6 +155,13 @@ public final class PostgresSessionStore: SessionStore {
         }
     }
 
+    public func evictIdleAnonymous(count: Int, lastSeenBefore: Int64) async throws -> [TokenHash] {
+        guard count > 0 else { return [] }
+        return try await perform(background) { db, logger in
+            try await PostgresWrites.evictIdleAnonymous(count: count, lastSeenBefore: lastSeenBefore, db, logger)
+        }
+    }
+
     public func sessions(openID: String) async throws -> [SessionRecord] {
         try await perform(dataPlane) { db, logger in try await PostgresReads.sessions(openID: openID, db, logger) }
     }

@@ -84,6 +84,28 @@ enum PostgresWrites {
         try await db.count("DELETE FROM tokenjar_sessions WHERE openid = \(openID) RETURNING 1", logger: logger)
     }
 
+    /// Up to `count` anonymous sessions last seen before `lastSeenBefore`, least recently seen
+    /// first, deleted in one statement; rows a concurrent write holds are skipped, not waited for.
+    static func evictIdleAnonymous(count: Int, lastSeenBefore: Int64, _ db: PostgresConnection, _ logger: Logger)
+        async throws -> [TokenHash]
+    {
+        let rows = try await db.query("""
+            DELETE FROM tokenjar_sessions WHERE token_hash IN (
+                SELECT token_hash FROM tokenjar_sessions
+                WHERE openid IS NULL AND last_seen_at < \(lastSeenBefore)
+                ORDER BY last_seen_at, token_hash LIMIT \(Int64(count)) FOR UPDATE SKIP LOCKED)
+            RETURNING token_hash, last_seen_at
+            """, logger: logger)
+        var evicted: [(hash: TokenHash, lastSeenAt: Int64)] = []
+        for try await (hash, lastSeenAt) in rows.decode((ByteBuffer, Int64).self) {
+            if let hash = TokenHash(bytes: hash.readableBytesView) { evicted.append((hash, lastSeenAt)) }
+        }
+        // RETURNING keeps no order: least recently seen first, ties by hash, as the other stores.
+        return evicted.sorted { a, b in
+            a.lastSeenAt != b.lastSeenAt ? a.lastSeenAt < b.lastSeenAt : a.hash.bytes.lexicographicallyPrecedes(b.hash.bytes)
+        }.map(\.hash)
+    }
+
     /// The changes sorted by cookie key, stably (changes of one cookie keep their order), so that
     /// two transactions of one token lock cookie rows in the same order and cannot deadlock.
     /// Changes of different cookies commute, so the outcome is that of the original order.

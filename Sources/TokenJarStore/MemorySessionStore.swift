@@ -146,6 +146,23 @@ public final class MemorySessionStore: SessionStore {
         }
     }
 
+    public func evictIdleAnonymous(count: Int, lastSeenBefore: Int64) async throws -> [TokenHash] {
+        guard count > 0 else { return [] }
+        return try withSessions { sessions in
+            let victims = sessions
+                .filter { $0.value.identity == nil && $0.value.lastSeenAt < lastSeenBefore }
+                .sorted { a, b in
+                    a.value.lastSeenAt != b.value.lastSeenAt
+                        ? a.value.lastSeenAt < b.value.lastSeenAt
+                        : a.key.bytes.lexicographicallyPrecedes(b.key.bytes)
+                }
+                .prefix(count)
+                .map(\.key)
+            for hash in victims { sessions[hash] = nil }
+            return victims
+        }
+    }
+
     public func sessions(openID: String) async throws -> [SessionRecord] {
         try withSessions { sessions in
             sessions.filter { $0.value.identity?.openID == openID }.map { $0.value.record($0.key) }

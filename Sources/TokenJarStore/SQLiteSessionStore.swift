@@ -123,6 +123,12 @@ public final class SQLiteSessionStore: SessionStore {
         return sessions
     }
 
+    /// One job of the writer: the oldest anonymous sessions are chosen and deleted in one commit.
+    public func evictIdleAnonymous(count: Int, lastSeenBefore: Int64) async throws -> [TokenHash] {
+        guard count > 0 else { return [] }
+        return try await writer.submit { try $0.evictIdleAnonymous(limit: count, lastSeenBefore: lastSeenBefore) }
+    }
+
     public func sessions(openID: String) async throws -> [SessionRecord] {
         try await readers.submit { try $0.sessions(openID: openID) }
     }

@@ -38,6 +38,10 @@ final class SQLiteWriteContext {
             DELETE FROM sessions WHERE token_hash IN
                 (SELECT token_hash FROM sessions WHERE expires_at < ?1 LIMIT ?2)
             """
+        static let idleAnonymous = """
+            SELECT token_hash FROM sessions WHERE openid IS NULL AND last_seen_at < ?1
+            ORDER BY last_seen_at, token_hash LIMIT ?2
+            """
         static let sweepCookies = """
             DELETE FROM cookies WHERE (token_hash, name, domain, path) IN
                 (SELECT token_hash, name, domain, path FROM cookies WHERE expires_at < ?1 LIMIT ?2)
@@ -149,6 +153,17 @@ final class SQLiteWriteContext {
 
     func setSharedValue(_ key: String, _ value: [UInt8], expiresAt: Int64) throws {
         try db.statement(SQL.setSharedValue).run(.text(key), .blob(value), .int(expiresAt))
+    }
+
+    /// Deletes up to `limit` anonymous sessions last seen before `lastSeenBefore`, least
+    /// recently seen first (their cookies go with them); returns their hashes.
+    func evictIdleAnonymous(limit: Int, lastSeenBefore: Int64) throws -> [TokenHash] {
+        let hashes = try db.statement(SQL.idleAnonymous).query(.int(lastSeenBefore), .int(Int64(limit))) { row in
+            TokenHash(bytes: row.blob(0))
+        }.compactMap { $0 }
+        let delete = try db.statement(SQL.deleteSession)
+        for hash in hashes { _ = try delete.run(.blob(hash.bytes)) }
+        return hashes
     }
 
     /// Deletes up to `limit` expired sessions (their cookies go with them); returns how many.

@@ -131,6 +131,10 @@ public final class SealingSessionStore: SessionStore {
         base.rotate(from: old, to: seal(new), on: eventLoop)
     }
 
+    public func evictIdleAnonymous(count: Int, lastSeenBefore: Int64) async throws -> [TokenHash] {
+        try await base.evictIdleAnonymous(count: count, lastSeenBefore: lastSeenBefore)
+    }
+
     public func sessions(openID: String) async throws -> [SessionRecord] {
         try await base.sessions(openID: openID).map(open)
     }

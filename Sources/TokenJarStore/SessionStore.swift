@@ -216,6 +216,12 @@ public protocol SessionStore: Sendable {
     /// `new.tokenHash` does; nothing changes then. Durable like `write`.
     func rotate(from old: TokenHash, to new: SessionRecord, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
 
+    /// Makes room under the session cap: removes up to `count` anonymous sessions (no identity)
+    /// last seen before `lastSeenBefore` (unix seconds), least recently seen first, with their
+    /// cookies, and returns their hashes so a cache can drop them. Logged-in sessions are never
+    /// removed here.
+    func evictIdleAnonymous(count: Int, lastSeenBefore: Int64) async throws -> [TokenHash]
+
     /// Every stored session (with its cookies) whose identity has this openid, expired or not.
     func sessions(openID: String) async throws -> [SessionRecord]
 

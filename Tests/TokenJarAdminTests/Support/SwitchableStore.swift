@@ -45,6 +45,10 @@ final class SwitchableStore: SessionStore {
 
     func deleteSessions(openID: String) async throws -> Int { try await inner.deleteSessions(openID: openID) }
 
+    func evictIdleAnonymous(count: Int, lastSeenBefore: Int64) async throws -> [TokenHash] {
+        try await inner.evictIdleAnonymous(count: count, lastSeenBefore: lastSeenBefore)
+    }
+
     func sharedValue(_ key: String) async throws -> (value: [UInt8], expiresAt: Int64)? { try await inner.sharedValue(key) }
 
     func setSharedValue(_ key: String, _ value: [UInt8], expiresAt: Int64) async throws {
