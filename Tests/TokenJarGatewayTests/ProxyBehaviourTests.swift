@@ -106,11 +106,15 @@ struct ProxyBehaviourTests {
 
     @Test("graceful shutdown lets an in-flight request finish, then stops")
     func gracefulDrain() async throws {
-        let backend = try await TestBackend.start(group: testGroup) { _ in BackendResponse(body: "slow", delay: .seconds(1)) }
+        let backend = try await TestBackend.start(group: testGroup) { _ in BackendResponse(body: "slow", delay: .seconds(2)) }
         let gateway = try await RunningGateway.start(routes: [RouteSpec(upstreams: [upstream(backend.port)])])
         defer { Task { await backend.stop() } }
         async let slow = TestHTTPClient.request(group: testGroup, port: gateway.port, path: "/")
-        try await Task.sleep(for: .milliseconds(300))
+        // Stops only once the request is in flight, however slow the machine.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while gateway.server.inFlight == 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         #expect(gateway.server.inFlight == 1)
         try await gateway.stop()
         let response = try await slow
