@@ -11,7 +11,8 @@ import TokenJarStore
 /// memory and every request loads its jar here. Each call leases a connection from a
 /// postgres-nio `PostgresClient` pool, under the deadlines of `PostgresStoreOptions`: while the
 /// database is away a call fails with `StoreError.unavailable` after `acquireTimeout`, and the
-/// pool reconnects by itself when it returns. Writes commit before their futures succeed.
+/// pool reconnects by itself when it returns. Writes commit before their futures succeed; the
+/// usual write (cookie upserts of a known session) is group-committed (`PostgresWriteBatcher`).
 public final class PostgresSessionStore: SessionStore {
     public var isExclusive: Bool { false }
 
