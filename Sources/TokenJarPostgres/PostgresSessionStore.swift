@@ -11,7 +11,8 @@ import TokenJarStore
 /// memory and every request loads its jar here. Each call leases a connection from a
 /// postgres-nio `PostgresClient` pool, under the deadlines of `PostgresStoreOptions`: while the
 /// database is away a call fails with `StoreError.unavailable` after `acquireTimeout`, and the
-/// pool reconnects by itself when it returns. Writes commit before their futures succeed.
+/// pool reconnects by itself when it returns. Writes commit before their futures succeed; the
+/// usual write (cookie upserts of a known session) is group-committed (`PostgresWriteBatcher`).
 public final class PostgresSessionStore: SessionStore {
     public var isExclusive: Bool { false }
 
@@ -21,6 +22,8 @@ public final class PostgresSessionStore: SessionStore {
     /// For statements: never below warning, so no query's values ever reach a debug log.
     private let queryLogger: Logger
     private let health: HealthLog
+    /// Group commit of the usual write (cookie upserts of a known session).
+    private let batcher: PostgresWriteBatcher
     private let state = NIOLockedValueBox(OpenState())
 
     private struct OpenState {
@@ -62,13 +65,37 @@ public final class PostgresSessionStore: SessionStore {
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .warning)
         queryLogger = quiet
-        health = HealthLog(logger: logger, endpoint: options.endpointDescription)
+        let health = HealthLog(logger: logger, endpoint: options.endpointDescription)
+        self.health = health
         let client = PostgresClient(
             configuration: PostgresClientSetup.configuration(options), eventLoopGroup: eventLoopGroup,
             backgroundLogger: quiet)
-        runner = PostgresRunner(client: client, group: eventLoopGroup)
+        let runner = PostgresRunner(client: client, group: eventLoopGroup)
+        self.runner = runner
         clientTask = Task { await client.run() }
+        let limits = OperationLimits(
+            acquire: options.acquireTimeout, total: options.acquireTimeout + options.statementTimeout)
+        let statementLogger = quiet
+        batcher = PostgresWriteBatcher(maxBatch: options.maxWriteBatch) { statement in
+            do {
+                let found = try await runner.run(limits: limits) { db in
+                    var found = Set<TokenHash>()
+                    for try await bytes in try await db.query(statement, logger: statementLogger).decode(ByteBuffer.self) {
+                        if let hash = TokenHash(bytes: bytes.readableBytesView) { found.insert(hash) }
+                    }
+                    return found
+                }
+                health.record(Result<Void, any Error>.success(()))
+                return found
+            } catch {
+                health.record(Result<Void, any Error>.failure(error))
+                throw error
+            }
+        }
     }
+
+    /// Counters of the group commit.
+    var batchStatistics: PostgresBatchStatistics { batcher.statistics }
 
     // MARK: Running operations
 
@@ -118,10 +145,17 @@ public final class PostgresSessionStore: SessionStore {
             let closed = state.withLockedValue { $0.closed }
             return closed ? eventLoop.makeFailedFuture(StoreError.closed) : eventLoop.makeSucceededVoidFuture()
         }
-        if let statement = PostgresSingleStatementWrite.query(for: write) {
-            return perform(on: eventLoop, dataPlane) { db, logger in
-                guard try await db.count(statement, logger: logger) > 0 else { throw StoreError.sessionNotFound }
+        if let cookies = PostgresSingleStatementWrite.upserts(of: write) {
+            let admitted = state.withLockedValue { state -> Bool in
+                guard !state.closed else { return false }
+                state.inFlight += 1
+                return true
             }
+            guard admitted else { return eventLoop.makeFailedFuture(StoreError.closed) }
+            let promise = eventLoop.makePromise(of: Void.self)
+            promise.futureResult.whenComplete { [state] _ in state.withLockedValue { $0.inFlight -= 1 } }
+            batcher.submit(write.tokenHash, cookies, promise: promise)
+            return promise.futureResult
         }
         return perform(on: eventLoop, dataPlane) { db, logger in
             try await db.transaction(logger: logger) { try await PostgresWrites.apply(write, $0, logger) }

@@ -7,7 +7,7 @@ import TokenJarStore
 /// check, one upsert per cookie and COMMIT.
 ///
 /// The statement locks the session row (`FOR KEY SHARE`, as the transactional path does, so a
-/// concurrent delete waits for it), upserts every cookie joined to that row, and returns the row:
+/// concurrent delete waits for it), upserts every cookie joined to that row, and returns its hash:
 /// no row means the session is gone and nothing was written. The write commits before the
 /// statement's answer arrives, so every instance reads the new jar at once, as before.
 /// Cookies go in key order (`PostgresWrites.lockOrder`), so concurrent writes of one token lock
@@ -16,6 +16,12 @@ enum PostgresSingleStatementWrite {
     /// The statement for `write`, or nil when the write needs the general transaction: it creates
     /// or touches the session, deletes a cookie, names one cookie twice, or has nothing to write.
     static func query(for write: SessionWrite) -> PostgresQuery? {
+        guard let cookies = upserts(of: write) else { return nil }
+        return query(write.tokenHash, cookies)
+    }
+
+    /// The cookies `write` upserts, in key order, or nil when it is not a write of this shape.
+    static func upserts(of write: SessionWrite) -> [CookieRecord]? {
         guard write.create == nil, write.touch == nil, !write.changes.isEmpty else { return nil }
         var cookies: [CookieRecord] = []
         cookies.reserveCapacity(write.changes.count)
@@ -25,8 +31,13 @@ enum PostgresSingleStatementWrite {
             if let last = cookies.last, last.key == cookie.key { return nil }
             cookies.append(cookie)
         }
+        return cookies
+    }
+
+    /// The statement for the upserts of one session, `cookies` in key order.
+    static func query(_ tokenHash: TokenHash, _ cookies: [CookieRecord]) -> PostgresQuery {
         var binds = PostgresBindings(capacity: 1 + 5 * cookies.count)
-        binds.append(ByteBuffer(bytes: write.tokenHash.bytes))
+        binds.append(ByteBuffer(bytes: tokenHash.bytes))
         var rows: [String] = []
         rows.reserveCapacity(cookies.count)
         for (i, cookie) in cookies.enumerated() {
@@ -47,7 +58,7 @@ enum PostgresSingleStatementWrite {
                 ON CONFLICT (token_hash, name, domain, path)
                 DO UPDATE SET expires_at = excluded.expires_at, payload = excluded.payload
             )
-            SELECT 1 FROM s
+            SELECT token_hash FROM s
             """
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }

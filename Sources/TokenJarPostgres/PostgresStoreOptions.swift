@@ -41,6 +41,8 @@ public struct PostgresStoreOptions: Sendable {
     public var startupTimeout: Duration
     /// Most rows one sweep statement deletes.
     public var sweepBatch: Int
+    /// Most writes one group commit carries.
+    public var maxWriteBatch: Int = 256
 
     public init(
         host: String = "127.0.0.1", port: Int = 5432, user: String, password: String? = nil,
