@@ -1,6 +1,7 @@
 import ArgumentParser
 import CookieEngine
 import Foundation
+import TokenJarGateway
 
 /// `tokenjar cookies …`: the cookie engine, offline. These are the diagnostics to run when a
 /// backend's cookie "doesn't stick": feed the exact Set-Cookie lines the backend sent and see
@@ -189,32 +190,9 @@ private func path(_ codingPath: [any CodingKey]) -> String {
     return out.isEmpty ? "" : " at " + out
 }
 
-/// A small JSON writer: strings escaped per RFC 8259 (quote, backslash, control characters);
-/// non-ASCII text is written as UTF-8.
+/// A small JSON writer for the command's output lines.
 enum JSONOut {
-    static func string(_ s: String) -> String {
-        var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func string(_ s: String) -> String { JSONString.quoted(s) }
 
     static func array(_ items: [String]) -> String { "[" + items.joined(separator: ", ") + "]" }
 

@@ -24,17 +24,17 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var line = "{\"ts\":\"\(Self.timestamp())\",\"level\":\"\(event.level)\",\"label\":"
-        Self.appendQuoted(label, to: &line)
+        JSONString.append(label, to: &line)
         line += ",\"msg\":"
-        Self.appendQuoted(event.message.description, to: &line)
+        JSONString.append(event.message.description, to: &line)
         var merged = self.metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
             line += ","
-            Self.appendQuoted(key, to: &line)
+            JSONString.append(key, to: &line)
             line += ":"
-            Self.appendQuoted(value.description, to: &line)
+            JSONString.append(value.description, to: &line)
         }
         line += "}\n"
         var bytes = Array(line.utf8)
@@ -46,24 +46,6 @@ public struct JSONLogHandler: LogHandler {
                 offset += n
             }
         }
-    }
-
-    static func appendQuoted(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
     }
 
     static func timestamp() -> String {
