@@ -23,6 +23,34 @@ enum PostgresClientSetup {
         return config
     }
 
+    /// The configuration of one dedicated connection (`PostgresLanes`), with the pool's
+    /// deadlines and startup parameters.
+    static func connectionConfiguration(_ options: PostgresStoreOptions) throws -> PostgresConnection.Configuration {
+        var config = PostgresConnection.Configuration(
+            host: options.host, port: options.port, username: options.user, password: options.password,
+            database: options.database, tls: try connectionTLS(options.tls))
+        config.options.connectTimeout = TimeAmount(options.connectTimeout)
+        config.options.additionalStartupParameters = configuration(options).options.additionalStartupParameters
+        return config
+    }
+
+    private static func connectionTLS(_ mode: PostgresStoreOptions.TLSMode) throws -> PostgresConnection.Configuration.TLS {
+        switch mode {
+        case .disable:
+            return .disable
+        case .prefer:
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .none
+            return .prefer(try NIOSSLContext(configuration: tls))
+        case .require:
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .none
+            return .require(try NIOSSLContext(configuration: tls))
+        case .verifyFull:
+            return .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+    }
+
     private static func tls(_ mode: PostgresStoreOptions.TLSMode) -> PostgresClient.Configuration.TLS {
         switch mode {
         case .disable:

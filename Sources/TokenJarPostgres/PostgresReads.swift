@@ -21,15 +21,19 @@ enum PostgresReads {
     static func load(_ hash: TokenHash, now: Int64, _ db: PostgresConnection, _ logger: Logger) async throws
         -> SessionRecord?
     {
-        let rows = try await db.query("""
-            SELECT \(unescaped: columns)
-            FROM tokenjar_sessions s
-            LEFT JOIN tokenjar_cookies c
-                ON c.token_hash = s.token_hash AND (c.expires_at IS NULL OR c.expires_at >= \(now))
-            WHERE s.token_hash = \(ByteBuffer(bytes: hash.bytes)) AND s.expires_at >= \(now)
-            ORDER BY c.name, c.domain, c.path
-            """, logger: logger)
-        return try await collect(rows).first
+        try await collect(db.query(loadQuery(hash, now: now), logger: logger)).first
+    }
+
+    /// The statement of `load`: one row per live cookie (or one row with none), in cookie order.
+    static func loadQuery(_ hash: TokenHash, now: Int64) -> PostgresQuery {
+        """
+        SELECT \(unescaped: columns)
+        FROM tokenjar_sessions s
+        LEFT JOIN tokenjar_cookies c
+            ON c.token_hash = s.token_hash AND (c.expires_at IS NULL OR c.expires_at >= \(now))
+        WHERE s.token_hash = \(ByteBuffer(bytes: hash.bytes)) AND s.expires_at >= \(now)
+        ORDER BY c.name, c.domain, c.path
+        """
     }
 
     /// Every session of an openid, with all its cookies, in hash order.
@@ -87,8 +91,17 @@ enum PostgresReads {
 
     /// Folds joined rows (ordered by session) into sessions with their cookies.
     private static func collect(_ rows: PostgresRowSequence) async throws -> [SessionRecord] {
+        var all: [PostgresRow] = []
+        for try await row in rows { all.append(row) }
+        return try sessions(from: all)
+    }
+
+    /// Folds the rows of `loadQuery` (or any query of `columns`, ordered by session) into
+    /// sessions with their cookies.
+    static func sessions(from rows: [PostgresRow]) throws -> [SessionRecord] {
         var sessions: [SessionRecord] = []
-        for try await row in rows.decode(Row.self) {
+        for encoded in rows {
+            let row = try encoded.decode(Row.self)
             guard let hash = TokenHash(bytes: row.0.readableBytesView) else {
                 throw StoreError.corrupt.with(detail: "a session key is not 32 bytes")
             }

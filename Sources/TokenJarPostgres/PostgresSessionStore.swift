@@ -8,11 +8,14 @@ import TokenJarStore
 /// A session store in PostgreSQL, shared by every gateway instance that points at the database.
 ///
 /// `isExclusive` is false: other instances write the same rows, so the gateway keeps no jar in
-/// memory and every request loads its jar here. Each call leases a connection from a
-/// postgres-nio `PostgresClient` pool, under the deadlines of `PostgresStoreOptions`: while the
+/// memory and every request loads its jar here. The data plane's load and group commit run on a
+/// dedicated connection of the request's event loop (`PostgresLanes`); every other call, and
+/// those two while a lane is not connected, leases a connection from a postgres-nio
+/// `PostgresClient` pool. Both run under the deadlines of `PostgresStoreOptions`: while the
 /// database is away a call fails with `StoreError.unavailable` after `acquireTimeout`, and the
-/// pool reconnects by itself when it returns. Writes commit before their futures succeed; the
-/// usual write (cookie upserts of a known session) is group-committed (`PostgresWriteBatcher`).
+/// pool and the lanes reconnect by themselves when it returns. Writes commit before their
+/// futures succeed; the usual write (cookie upserts of a known session) is group-committed
+/// (`PostgresWriteBatcher`).
 public final class PostgresSessionStore: SessionStore {
     public var isExclusive: Bool { false }
 
@@ -24,6 +27,8 @@ public final class PostgresSessionStore: SessionStore {
     private let health: HealthLog
     /// Group commit of the usual write (cookie upserts of a known session).
     private let batcher: PostgresWriteBatcher
+    /// The data plane's connections, one per event loop.
+    private let lanes: PostgresLanes
     private let state = NIOLockedValueBox(OpenState())
 
     private struct OpenState {
@@ -75,24 +80,43 @@ public final class PostgresSessionStore: SessionStore {
         clientTask = Task { await client.run() }
         let limits = OperationLimits(
             acquire: options.acquireTimeout, total: options.acquireTimeout + options.statementTimeout)
+        var laneConfiguration: PostgresConnection.Configuration?
+        do {
+            laneConfiguration = try PostgresClientSetup.connectionConfiguration(options)
+        } catch {
+            logger.warning("PostgreSQL data-plane connections off; every statement uses the pool", metadata: [
+                "error": "\(type(of: error))",
+            ])
+        }
+        let lanes = PostgresLanes(configuration: laneConfiguration, logger: quiet)
+        self.lanes = lanes
         let statementLogger = quiet
-        batcher = PostgresWriteBatcher(maxBatch: options.maxWriteBatch) { statement in
-            do {
-                let found = try await runner.run(limits: limits) { db in
-                    var found = Set<TokenHash>()
-                    for try await bytes in try await db.query(statement, logger: statementLogger).decode(ByteBuffer.self) {
-                        if let hash = TokenHash(bytes: bytes.readableBytesView) { found.insert(hash) }
-                    }
-                    return found
+        let laneTimeout = TimeAmount(limits.total)
+        batcher = PostgresWriteBatcher(maxBatch: options.maxWriteBatch) { statement, loop in
+            let rows = lanes.query(statement, on: loop, timeout: laneTimeout)
+                ?? runner.run(on: loop, limits: limits) { db in
+                    try await Self.collect(db.query(statement, logger: statementLogger))
                 }
-                health.record(Result<Void, any Error>.success(()))
+            let found = rows.flatMapThrowing { rows -> Set<TokenHash> in
+                var found = Set<TokenHash>()
+                for row in rows {
+                    if let hash = TokenHash(bytes: try row.decode(ByteBuffer.self).readableBytesView) { found.insert(hash) }
+                }
                 return found
-            } catch {
-                health.record(Result<Void, any Error>.failure(error))
-                throw error
             }
+            found.whenComplete { health.record($0) }
+            return found
         }
     }
+
+    private static func collect(_ rows: PostgresRowSequence) async throws -> [PostgresRow] {
+        var all: [PostgresRow] = []
+        for try await row in rows { all.append(row) }
+        return all
+    }
+
+    /// Statements run on the data plane's lanes, for tests.
+    var laneStatements: Int { lanes.statements }
 
     /// Counters of the group commit.
     var batchStatistics: PostgresBatchStatistics { batcher.statistics }
@@ -137,7 +161,28 @@ public final class PostgresSessionStore: SessionStore {
     public func load(_ tokenHash: TokenHash, now: Int64, on eventLoop: any EventLoop)
         -> EventLoopFuture<SessionRecord?>
     {
-        perform(on: eventLoop, dataPlane) { db, logger in try await PostgresReads.load(tokenHash, now: now, db, logger) }
+        let query = PostgresReads.loadQuery(tokenHash, now: now)
+        guard admit() else { return eventLoop.makeFailedFuture(StoreError.closed) }
+        let rows = lanes.query(query, on: eventLoop, timeout: TimeAmount(dataPlane.total))
+            ?? runner.run(on: eventLoop, limits: dataPlane) { [queryLogger] db in
+                try await Self.collect(db.query(query, logger: queryLogger))
+            }
+        let loaded = rows.flatMapThrowing { try PostgresReads.sessions(from: $0).first }
+            .flatMapErrorThrowing { throw PostgresErrors.storeError($0) }
+        loaded.whenComplete { [state, health] result in
+            state.withLockedValue { $0.inFlight -= 1 }
+            health.record(result)
+        }
+        return loaded
+    }
+
+    /// Counts a call in; false once the store is closed.
+    private func admit() -> Bool {
+        state.withLockedValue { state -> Bool in
+            guard !state.closed else { return false }
+            state.inFlight += 1
+            return true
+        }
     }
 
     public func write(_ write: SessionWrite, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
@@ -241,6 +286,7 @@ public final class PostgresSessionStore: SessionStore {
         while state.withLockedValue({ $0.inFlight }) > 0, ContinuousClock.now < end {
             try? await Task.sleep(for: .milliseconds(5))
         }
+        await lanes.shutdown()
         await stopClient()
     }
 

@@ -25,7 +25,8 @@ struct PostgresBatchStatistics: Hashable, Sendable {
 /// When a batch statement fails as a whole (a constraint, a deadlock), its writes run again one
 /// by one, so a failing write fails alone; a database that is away fails the whole batch.
 final class PostgresWriteBatcher: Sendable {
-    typealias Run = @Sendable (PostgresQuery) async throws -> Set<TokenHash>
+    /// Runs one statement on `loop` (a lane, or the pool) and returns the sessions it found.
+    typealias Run = @Sendable (PostgresQuery, any EventLoop) -> EventLoopFuture<Set<TokenHash>>
 
     private struct Pending: Sendable {
         var tokenHash: TokenHash
@@ -41,7 +42,6 @@ final class PostgresWriteBatcher: Sendable {
 
     private let state = NIOLockedValueBox(State())
     private let maxBatch: Int
-    /// Runs one statement on a pooled connection and returns the sessions it found.
     private let run: Run
 
     init(maxBatch: Int, run: @escaping Run) {
@@ -60,31 +60,34 @@ final class PostgresWriteBatcher: Sendable {
             state.running = true
             return true
         }
-        if start { Task { await self.drain() } }
+        if start { drain() }
     }
 
-    private func drain() async {
-        while true {
-            let batch = state.withLockedValue { state -> [Pending] in
-                let taken = Array(state.queue.prefix(maxBatch))
-                state.queue.removeFirst(taken.count)
-                if taken.isEmpty { state.running = false }
-                return taken
-            }
-            if batch.isEmpty { return }
-            await commit(batch)
+    /// Takes the next batch and commits it on the event loop of its first write; repeats until
+    /// the queue is empty.
+    private func drain() {
+        let batch = state.withLockedValue { state -> [Pending] in
+            let taken = Array(state.queue.prefix(maxBatch))
+            state.queue.removeFirst(taken.count)
+            if taken.isEmpty { state.running = false }
+            return taken
+        }
+        guard let first = batch.first else { return }
+        let loop = first.promise.futureResult.eventLoop
+        if loop.inEventLoop {
+            commit(batch, on: loop).whenComplete { _ in self.drain() }
+        } else {
+            loop.execute { self.commit(batch, on: loop).whenComplete { _ in self.drain() } }
         }
     }
 
-    private func commit(_ batch: [Pending]) async {
-        do {
-            let found: Set<TokenHash>
-            if batch.count == 1 {
-                found = try await run(PostgresSingleStatementWrite.query(batch[0].tokenHash, batch[0].cookies))
-            } else {
-                found = try await run(PostgresBatchStatement(batch.map { ($0.tokenHash, $0.cookies) }).query)
-            }
-            record(batch.count)
+    /// Commits `batch` in one statement and completes its writes; never fails itself.
+    private func commit(_ batch: [Pending], on loop: any EventLoop) -> EventLoopFuture<Void> {
+        let statement = batch.count == 1
+            ? PostgresSingleStatementWrite.query(batch[0].tokenHash, batch[0].cookies)
+            : PostgresBatchStatement(batch.map { ($0.tokenHash, $0.cookies) }).query
+        return run(statement, loop).flatMap { found -> EventLoopFuture<Void> in
+            self.record(batch.count)
             for write in batch {
                 if found.contains(write.tokenHash) {
                     write.promise.succeed()
@@ -92,14 +95,18 @@ final class PostgresWriteBatcher: Sendable {
                     write.promise.fail(StoreError.sessionNotFound)
                 }
             }
-        } catch {
+            return loop.makeSucceededVoidFuture()
+        }.flatMapError { error -> EventLoopFuture<Void> in
             let storeError = PostgresErrors.storeError(error)
             guard batch.count > 1, storeError != .unavailable else {
                 for write in batch { write.promise.fail(storeError) }
-                return
+                return loop.makeSucceededVoidFuture()
             }
-            state.withLockedValue { $0.statistics.retriedOneByOne += 1 }
-            for write in batch { await commit([write]) }
+            self.state.withLockedValue { $0.statistics.retriedOneByOne += 1 }
+            // One write at a time, in order, so that a failing write fails alone.
+            return batch.reduce(loop.makeSucceededVoidFuture()) { previous, write in
+                previous.flatMap { self.commit([write], on: loop) }
+            }
         }
     }
 

@@ -1,0 +1,176 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOSSL
+import PostgresNIO
+import TokenJarStore
+
+/// The data plane's own connections: one per gateway event loop, opened on that loop and driven
+/// through postgres-nio's EventLoopFuture interface. A jar load or a group commit on a lane costs
+/// no task, no pool lease and no hop between threads: the statement is written and its answer
+/// read on the loop that serves the request.
+///
+/// A lane that cannot take a statement (not connected yet, reconnecting, or called off its loop)
+/// says so, and the caller runs the statement on the pool instead, under the pool's deadlines.
+/// A lane whose connection fails or closes is dropped and reconnected in the background, at most
+/// once per `retryInterval`, so a database that is away costs one connection attempt per loop
+/// and second, not one per request.
+final class PostgresLanes: Sendable {
+    private let configuration: PostgresConnection.Configuration?
+    private let logger: Logger
+    private let retryInterval: TimeAmount
+    private let lanes = NIOLockedValueBox<[ObjectIdentifier: Lane]>([:])
+    private let closed = NIOLockedValueBox(false)
+    private let counter = NIOLockedValueBox(0)
+
+    /// `configuration` nil turns lanes off (every statement goes to the pool).
+    init(configuration: PostgresConnection.Configuration?, logger: Logger, retryInterval: TimeAmount = .seconds(1)) {
+        self.configuration = configuration
+        self.logger = logger
+        self.retryInterval = retryInterval
+    }
+
+    /// Runs `query` on the lane of `loop` and collects its rows, failing with `.unavailable`
+    /// after `timeout`. Nil when the lane cannot take it now: the caller uses the pool.
+    /// Must be called on `loop` to use its lane.
+    func query(_ query: PostgresQuery, on loop: any EventLoop, timeout: TimeAmount)
+        -> EventLoopFuture<[PostgresRow]>?
+    {
+        guard configuration != nil, loop.inEventLoop,
+              let rows = lane(for: loop)?.query(query, timeout: timeout) else { return nil }
+        counter.withLockedValue { $0 += 1 }
+        return rows
+    }
+
+    /// Statements the lanes have taken.
+    var statements: Int { counter.withLockedValue { $0 } }
+
+    /// Closes every lane's connection; later calls go to the pool (which is closed too).
+    func shutdown() async {
+        let all = lanes.withLockedValue { lanes -> [Lane] in
+            closed.withLockedValue { $0 = true }
+            defer { lanes = [:] }
+            return Array(lanes.values)
+        }
+        for lane in all {
+            try? await lane.loop.flatSubmit { lane.close() }.get()
+        }
+    }
+
+    private func lane(for loop: any EventLoop) -> Lane? {
+        guard let configuration else { return nil }
+        let key = ObjectIdentifier(loop)
+        return lanes.withLockedValue { lanes -> Lane? in
+            if let lane = lanes[key] { return lane }
+            guard !closed.withLockedValue({ $0 }) else { return nil }
+            let lane = Lane(
+                loop: loop, configuration: configuration, id: lanes.count + 1, logger: logger,
+                retryInterval: retryInterval)
+            lanes[key] = lane
+            return lane
+        }
+    }
+}
+
+/// One event loop's connection, with its state confined to that loop.
+private final class Lane: Sendable {
+    private enum State {
+        case idle
+        case connecting
+        case ready(PostgresConnection)
+        case resting(until: NIODeadline)
+        case closed
+    }
+
+    let loop: any EventLoop
+    private let state: NIOLoopBoundBox<State>
+    private let configuration: PostgresConnection.Configuration
+    private let id: Int
+    private let logger: Logger
+    private let retryInterval: TimeAmount
+
+    init(loop: any EventLoop, configuration: PostgresConnection.Configuration, id: Int, logger: Logger,
+         retryInterval: TimeAmount) {
+        self.loop = loop
+        self.state = NIOLoopBoundBox(.idle, eventLoop: loop)
+        self.configuration = configuration
+        self.id = id
+        self.logger = logger
+        self.retryInterval = retryInterval
+    }
+
+    /// On the loop: the statement's rows, or nil while the lane has no connection.
+    func query(_ query: PostgresQuery, timeout: TimeAmount) -> EventLoopFuture<[PostgresRow]>? {
+        switch state.value {
+        case .ready(let connection):
+            return run(query, on: connection, timeout: timeout)
+        case .idle:
+            connect()
+            return nil
+        case .resting(let until):
+            if NIODeadline.now() >= until { connect() }
+            return nil
+        case .connecting, .closed:
+            return nil
+        }
+    }
+
+    func close() -> EventLoopFuture<Void> {
+        let previous = state.value
+        state.value = .closed
+        guard case .ready(let connection) = previous else { return loop.makeSucceededVoidFuture() }
+        return connection.close().recover { _ in }
+    }
+
+    private func run(_ query: PostgresQuery, on connection: PostgresConnection, timeout: TimeAmount)
+        -> EventLoopFuture<[PostgresRow]>
+    {
+        let promise = loop.makePromise(of: [PostgresRow].self)
+        let timer = loop.scheduleTask(in: timeout) { [self] in
+            // The server's statement_timeout ends the statement; the connection is not reused.
+            drop(connection)
+            promise.fail(StoreError.unavailable.with(
+                detail: "the database did not answer within \(timeout.nanoseconds / 1_000_000) ms"))
+        }
+        connection.query(query, logger: logger).whenComplete { [self] result in
+            timer.cancel()
+            switch result {
+            case .success(let answer):
+                promise.succeed(answer.rows)
+            case .failure(let error):
+                let storeError = PostgresErrors.storeError(error)
+                if storeError == .unavailable { drop(connection) }
+                promise.fail(storeError)
+            }
+        }
+        return promise.futureResult
+    }
+
+    private func connect() {
+        state.value = .connecting
+        PostgresConnection.connect(on: loop, configuration: configuration, id: id, logger: logger)
+            .whenComplete { [self] result in
+                switch (state.value, result) {
+                case (.connecting, .success(let connection)):
+                    state.value = .ready(connection)
+                    connection.closeFuture.whenComplete { [self] _ in drop(connection, rest: false) }
+                case (.connecting, .failure):
+                    state.value = .resting(until: .now() + retryInterval)
+                case (_, .success(let connection)):
+                    let closing: EventLoopFuture<Void> = connection.close()  // closed while connecting
+                    _ = closing
+                case (_, .failure):
+                    break
+                }
+            }
+    }
+
+    /// Forgets `connection` if it is the lane's. After a failure the lane rests before it
+    /// reconnects; after the connection closed by itself it reconnects on the next statement.
+    private func drop(_ connection: PostgresConnection, rest: Bool = true) {
+        guard case .ready(let current) = state.value, current === connection else { return }
+        state.value = rest ? .resting(until: .now() + retryInterval) : .idle
+        let closing: EventLoopFuture<Void> = connection.close()
+        _ = closing
+    }
+}
