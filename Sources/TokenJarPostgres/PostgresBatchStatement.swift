@@ -16,10 +16,41 @@ import TokenJarStore
 /// A cookie set by several writes of the batch is written once, with the value of the last write
 /// handed in: the writes commit together, so no reader can see the values between.
 struct PostgresBatchStatement {
-    /// The statement with its bound arrays.
-    let query: PostgresQuery
     /// The rows the statement upserts (after merging cookies set twice).
     let rows: Int
+    private let tokens: [ByteBuffer], names: [String], domains: [String], paths: [String]
+    private let expiries: [Int64], hasExpiry: [Bool], payloads: [ByteBuffer], sessions: [ByteBuffer]
+
+    /// The statement with its bound arrays.
+    var query: PostgresQuery {
+        var binds = PostgresBindings(capacity: 8)
+        binds.append(tokens)
+        binds.append(names)
+        binds.append(domains)
+        binds.append(paths)
+        binds.append(expiries)
+        binds.append(hasExpiry)
+        binds.append(payloads)
+        binds.append(sessions)
+        return PostgresQuery(unsafeSQL: Self.sql, binds: binds)
+    }
+
+    /// The binds of `sql` prepared (`PostgresLanes`): the same eight arrays.
+    var preparedBinds: [PostgresData] {
+        func array<T>(_ values: [T], _ type: PostgresDataType, _ cell: (T) -> PostgresData) -> PostgresData {
+            PostgresData(array: values.map(cell), elementType: type)
+        }
+        return [
+            array(tokens, .bytea) { PostgresData(bytes: $0.readableBytesView) },
+            array(names, .text) { PostgresData(string: $0) },
+            array(domains, .text) { PostgresData(string: $0) },
+            array(paths, .text) { PostgresData(string: $0) },
+            array(expiries, .int8) { PostgresData(int64: $0) },
+            array(hasExpiry, .bool) { PostgresData(bool: $0) },
+            array(payloads, .bytea) { PostgresData(bytes: $0.readableBytesView) },
+            array(sessions, .bytea) { PostgresData(bytes: $0.readableBytesView) },
+        ]
+    }
 
     static let sql = """
         WITH v AS (
@@ -77,17 +108,9 @@ struct PostgresBatchStatement {
             hasExpiry.append(row.cookie.expiresAt != nil)
             payloads.append(ByteBuffer(bytes: row.cookie.payload))
         }
-        let sessions = Set(writes.map(\.tokenHash)).map { ByteBuffer(bytes: $0.bytes) }
-        var binds = PostgresBindings(capacity: 8)
-        binds.append(tokens)
-        binds.append(names)
-        binds.append(domains)
-        binds.append(paths)
-        binds.append(expiries)
-        binds.append(hasExpiry)
-        binds.append(payloads)
-        binds.append(sessions)
-        query = PostgresQuery(unsafeSQL: Self.sql, binds: binds)
+        self.sessions = Set(writes.map(\.tokenHash)).map { ByteBuffer(bytes: $0.bytes) }
+        (self.tokens, self.names, self.domains, self.paths) = (tokens, names, domains, paths)
+        (self.expiries, self.hasExpiry, self.payloads) = (expiries, hasExpiry, payloads)
         self.rows = rows.count
     }
 

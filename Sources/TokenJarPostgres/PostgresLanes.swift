@@ -10,6 +10,9 @@ import TokenJarStore
 /// no task, no pool lease and no hop between threads: the statement is written and its answer
 /// read on the loop that serves the request.
 ///
+/// Statements the data plane runs on every request are prepared once per lane connection
+/// (`prepared`), so the server parses and plans them once, not per request.
+///
 /// A lane that cannot take a statement (not connected yet, reconnecting, or called off its loop)
 /// says so, and the caller runs the statement on the pool instead, under the pool's deadlines.
 /// A lane whose connection fails or closes is dropped and reconnected in the background, at most
@@ -17,15 +20,19 @@ import TokenJarStore
 /// and second, not one per request.
 final class PostgresLanes: Sendable {
     private let configuration: PostgresConnection.Configuration?
+    private let prepared: [String]
     private let logger: Logger
     private let retryInterval: TimeAmount
     private let lanes = NIOLockedValueBox<[ObjectIdentifier: Lane]>([:])
     private let closed = NIOLockedValueBox(false)
     private let counter = NIOLockedValueBox(0)
 
-    /// `configuration` nil turns lanes off (every statement goes to the pool).
-    init(configuration: PostgresConnection.Configuration?, logger: Logger, retryInterval: TimeAmount = .seconds(1)) {
+    /// `configuration` nil turns lanes off (every statement goes to the pool). `prepared` lists
+    /// the SQL of the statements each lane prepares when it connects (see `execute`).
+    init(configuration: PostgresConnection.Configuration?, prepared: [String] = [], logger: Logger,
+         retryInterval: TimeAmount = .seconds(1)) {
         self.configuration = configuration
+        self.prepared = prepared
         self.logger = logger
         self.retryInterval = retryInterval
     }
@@ -38,6 +45,17 @@ final class PostgresLanes: Sendable {
     {
         guard configuration != nil, loop.inEventLoop,
               let rows = lane(for: loop)?.query(query, timeout: timeout) else { return nil }
+        counter.withLockedValue { $0 += 1 }
+        return rows
+    }
+
+    /// Runs the prepared statement `prepared[index]` with `binds` on the lane of `loop`, as
+    /// `query` does; nil when the lane cannot take it now.
+    func execute(_ index: Int, _ binds: [PostgresData], on loop: any EventLoop, timeout: TimeAmount)
+        -> EventLoopFuture<[PostgresRow]>?
+    {
+        guard configuration != nil, loop.inEventLoop,
+              let rows = lane(for: loop)?.execute(index, binds, timeout: timeout) else { return nil }
         counter.withLockedValue { $0 += 1 }
         return rows
     }
@@ -64,7 +82,7 @@ final class PostgresLanes: Sendable {
             if let lane = lanes[key] { return lane }
             guard !closed.withLockedValue({ $0 }) else { return nil }
             let lane = Lane(
-                loop: loop, configuration: configuration, id: lanes.count + 1, logger: logger,
+                loop: loop, configuration: configuration, prepared: prepared, id: lanes.count + 1, logger: logger,
                 retryInterval: retryInterval)
             lanes[key] = lane
             return lane
@@ -77,7 +95,7 @@ private final class Lane: Sendable {
     private enum State {
         case idle
         case connecting
-        case ready(PostgresConnection)
+        case ready(PostgresConnection, [PreparedQuery])
         case resting(until: NIODeadline)
         case closed
     }
@@ -85,15 +103,17 @@ private final class Lane: Sendable {
     let loop: any EventLoop
     private let state: NIOLoopBoundBox<State>
     private let configuration: PostgresConnection.Configuration
+    private let prepared: [String]
     private let id: Int
     private let logger: Logger
     private let retryInterval: TimeAmount
 
-    init(loop: any EventLoop, configuration: PostgresConnection.Configuration, id: Int, logger: Logger,
-         retryInterval: TimeAmount) {
+    init(loop: any EventLoop, configuration: PostgresConnection.Configuration, prepared: [String], id: Int,
+         logger: Logger, retryInterval: TimeAmount) {
         self.loop = loop
         self.state = NIOLoopBoundBox(.idle, eventLoop: loop)
         self.configuration = configuration
+        self.prepared = prepared
         self.id = id
         self.logger = logger
         self.retryInterval = retryInterval
@@ -101,9 +121,26 @@ private final class Lane: Sendable {
 
     /// On the loop: the statement's rows, or nil while the lane has no connection.
     func query(_ query: PostgresQuery, timeout: TimeAmount) -> EventLoopFuture<[PostgresRow]>? {
+        guard let connection = readyConnection() else { return nil }
+        return run(on: connection, timeout: timeout) {
+            connection.query(query, logger: self.logger).map(\.rows)
+        }
+    }
+
+    /// On the loop: the rows of prepared statement `index`, or nil while the lane has no connection.
+    func execute(_ index: Int, _ binds: [PostgresData], timeout: TimeAmount) -> EventLoopFuture<[PostgresRow]>? {
+        guard case .ready(let connection, let statements) = state.value else {
+            _ = readyConnection()
+            return nil
+        }
+        return run(on: connection, timeout: timeout) { statements[index].execute(binds) }
+    }
+
+    /// The connection when ready; otherwise starts connecting when it is time, and nil.
+    private func readyConnection() -> PostgresConnection? {
         switch state.value {
-        case .ready(let connection):
-            return run(query, on: connection, timeout: timeout)
+        case .ready(let connection, _):
+            return connection
         case .idle:
             connect()
             return nil
@@ -118,13 +155,14 @@ private final class Lane: Sendable {
     func close() -> EventLoopFuture<Void> {
         let previous = state.value
         state.value = .closed
-        guard case .ready(let connection) = previous else { return loop.makeSucceededVoidFuture() }
+        guard case .ready(let connection, _) = previous else { return loop.makeSucceededVoidFuture() }
         return connection.close().recover { _ in }
     }
 
-    private func run(_ query: PostgresQuery, on connection: PostgresConnection, timeout: TimeAmount)
-        -> EventLoopFuture<[PostgresRow]>
-    {
+    private func run(
+        on connection: PostgresConnection, timeout: TimeAmount,
+        _ statement: () -> EventLoopFuture<[PostgresRow]>
+    ) -> EventLoopFuture<[PostgresRow]> {
         let promise = loop.makePromise(of: [PostgresRow].self)
         let timer = loop.scheduleTask(in: timeout) { [self] in
             // The server's statement_timeout ends the statement; the connection is not reused.
@@ -132,11 +170,11 @@ private final class Lane: Sendable {
             promise.fail(StoreError.unavailable.with(
                 detail: "the database did not answer within \(timeout.nanoseconds / 1_000_000) ms"))
         }
-        connection.query(query, logger: logger).whenComplete { [self] result in
+        statement().whenComplete { [self] result in
             timer.cancel()
             switch result {
-            case .success(let answer):
-                promise.succeed(answer.rows)
+            case .success(let rows):
+                promise.succeed(rows)
             case .failure(let error):
                 let storeError = PostgresErrors.storeError(error)
                 if storeError == .unavailable { drop(connection) }
@@ -148,15 +186,24 @@ private final class Lane: Sendable {
 
     private func connect() {
         state.value = .connecting
+        let (loop, prepared, logger) = (self.loop, self.prepared, self.logger)
         PostgresConnection.connect(on: loop, configuration: configuration, id: id, logger: logger)
+            .flatMap { connection -> EventLoopFuture<(PostgresConnection, [PreparedQuery])> in
+                let statements = prepared.map { connection.prepare(query: $0) }
+                return EventLoopFuture.whenAllSucceed(statements, on: loop).map { (connection, $0) }
+                    .flatMapError { error in
+                        let closing: EventLoopFuture<Void> = connection.close()
+                        return closing.recover { _ in }.flatMapThrowing { throw error }
+                    }
+            }
             .whenComplete { [self] result in
                 switch (state.value, result) {
-                case (.connecting, .success(let connection)):
-                    state.value = .ready(connection)
+                case (.connecting, .success(let (connection, statements))):
+                    state.value = .ready(connection, statements)
                     connection.closeFuture.whenComplete { [self] _ in drop(connection, rest: false) }
                 case (.connecting, .failure):
                     state.value = .resting(until: .now() + retryInterval)
-                case (_, .success(let connection)):
+                case (_, .success(let (connection, _))):
                     let closing: EventLoopFuture<Void> = connection.close()  // closed while connecting
                     _ = closing
                 case (_, .failure):
@@ -168,7 +215,7 @@ private final class Lane: Sendable {
     /// Forgets `connection` if it is the lane's. After a failure the lane rests before it
     /// reconnects; after the connection closed by itself it reconnects on the next statement.
     private func drop(_ connection: PostgresConnection, rest: Bool = true) {
-        guard case .ready(let current) = state.value, current === connection else { return }
+        guard case .ready(let current, _) = state.value, current === connection else { return }
         state.value = rest ? .resting(until: .now() + retryInterval) : .idle
         let closing: EventLoopFuture<Void> = connection.close()
         _ = closing

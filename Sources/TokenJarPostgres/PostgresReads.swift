@@ -36,6 +36,21 @@ enum PostgresReads {
         """
     }
 
+    /// `loadQuery` as a statement to prepare: `$1` the token hash, `$2` now.
+    static let preparedLoad = """
+        SELECT \(columns)
+        FROM tokenjar_sessions s
+        LEFT JOIN tokenjar_cookies c
+            ON c.token_hash = s.token_hash AND (c.expires_at IS NULL OR c.expires_at >= $2)
+        WHERE s.token_hash = $1 AND s.expires_at >= $2
+        ORDER BY c.name, c.domain, c.path
+        """
+
+    /// The binds of `preparedLoad`.
+    static func preparedLoadBinds(_ hash: TokenHash, now: Int64) -> [PostgresData] {
+        [PostgresData(bytes: hash.bytes), PostgresData(int64: now)]
+    }
+
     /// Every session of an openid, with all its cookies, in hash order.
     static func sessions(openID: String, _ db: PostgresConnection, _ logger: Logger) async throws -> [SessionRecord] {
         let rows = try await db.query("""
@@ -96,12 +111,39 @@ enum PostgresReads {
         return try sessions(from: all)
     }
 
+    /// One row of `columns`. postgres-nio asks for every result column in binary, but the rows of
+    /// a statement prepared through `PreparedQuery` carry the text format that describing the
+    /// statement reported: each cell is read as the binary it is.
+    private static func decode(_ row: PostgresRow) throws -> Row {
+        var cells = row.makeIterator()
+        func next<T: PostgresDecodable>(_: T.Type) throws -> T {
+            guard var cell = cells.next() else {
+                throw StoreError.corrupt.with(detail: "a stored row has too few columns")
+            }
+            cell.format = .binary
+            return try cell.decode(T.self)
+        }
+        return (
+            try next(ByteBuffer.self), try next(Int64.self), try next(Int64.self), try next(Int64.self),
+            try next(String?.self), try next(String?.self), try next(ByteBuffer?.self),
+            try next(String?.self), try next(String?.self), try next(String?.self), try next(Int64?.self),
+            try next(ByteBuffer?.self)
+        )
+    }
+
+    /// The first column of a row, as bytes (read as binary, as `decode` explains).
+    static func firstBytes(_ row: PostgresRow) throws -> ByteBuffer {
+        guard var cell = row.first else { throw StoreError.corrupt.with(detail: "a stored row has no column") }
+        cell.format = .binary
+        return try cell.decode(ByteBuffer.self)
+    }
+
     /// Folds the rows of `loadQuery` (or any query of `columns`, ordered by session) into
     /// sessions with their cookies.
     static func sessions(from rows: [PostgresRow]) throws -> [SessionRecord] {
         var sessions: [SessionRecord] = []
         for encoded in rows {
-            let row = try encoded.decode(Row.self)
+            let row = try decode(encoded)
             guard let hash = TokenHash(bytes: row.0.readableBytesView) else {
                 throw StoreError.corrupt.with(detail: "a session key is not 32 bytes")
             }

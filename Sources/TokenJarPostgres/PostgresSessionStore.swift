@@ -88,19 +88,24 @@ public final class PostgresSessionStore: SessionStore {
                 "error": "\(type(of: error))",
             ])
         }
-        let lanes = PostgresLanes(configuration: laneConfiguration, logger: quiet)
+        let lanes = PostgresLanes(configuration: laneConfiguration, prepared: [PostgresReads.preparedLoad, PostgresBatchStatement.sql], logger: quiet)
         self.lanes = lanes
         let statementLogger = quiet
         let laneTimeout = TimeAmount(limits.total)
-        batcher = PostgresWriteBatcher(maxBatch: options.maxWriteBatch) { statement, loop in
-            let rows = lanes.query(statement, on: loop, timeout: laneTimeout)
+        batcher = PostgresWriteBatcher(maxBatch: options.maxWriteBatch) { writes, loop in
+            // A lane runs the batch statement prepared, for batches of one too; the pool runs the
+            // one-write statement for a batch of one.
+            let rows = lanes.execute(1, PostgresBatchStatement(writes).preparedBinds, on: loop, timeout: laneTimeout)
                 ?? runner.run(on: loop, limits: limits) { db in
-                    try await Self.collect(db.query(statement, logger: statementLogger))
+                    let statement = writes.count == 1
+                        ? PostgresSingleStatementWrite.query(writes[0].tokenHash, writes[0].cookies)
+                        : PostgresBatchStatement(writes).query
+                    return try await Self.collect(db.query(statement, logger: statementLogger))
                 }
             let found = rows.flatMapThrowing { rows -> Set<TokenHash> in
                 var found = Set<TokenHash>()
                 for row in rows {
-                    if let hash = TokenHash(bytes: try row.decode(ByteBuffer.self).readableBytesView) { found.insert(hash) }
+                    if let hash = TokenHash(bytes: try PostgresReads.firstBytes(row).readableBytesView) { found.insert(hash) }
                 }
                 return found
             }
@@ -161,11 +166,11 @@ public final class PostgresSessionStore: SessionStore {
     public func load(_ tokenHash: TokenHash, now: Int64, on eventLoop: any EventLoop)
         -> EventLoopFuture<SessionRecord?>
     {
-        let query = PostgresReads.loadQuery(tokenHash, now: now)
         guard admit() else { return eventLoop.makeFailedFuture(StoreError.closed) }
-        let rows = lanes.query(query, on: eventLoop, timeout: TimeAmount(dataPlane.total))
+        let binds = PostgresReads.preparedLoadBinds(tokenHash, now: now)
+        let rows = lanes.execute(0, binds, on: eventLoop, timeout: TimeAmount(dataPlane.total))
             ?? runner.run(on: eventLoop, limits: dataPlane) { [queryLogger] db in
-                try await Self.collect(db.query(query, logger: queryLogger))
+                try await Self.collect(db.query(PostgresReads.loadQuery(tokenHash, now: now), logger: queryLogger))
             }
         let loaded = rows.flatMapThrowing { try PostgresReads.sessions(from: $0).first }
             .flatMapErrorThrowing { throw PostgresErrors.storeError($0) }

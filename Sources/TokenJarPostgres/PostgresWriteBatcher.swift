@@ -25,8 +25,10 @@ struct PostgresBatchStatistics: Hashable, Sendable {
 /// When a batch statement fails as a whole (a constraint, a deadlock), its writes run again one
 /// by one, so a failing write fails alone; a database that is away fails the whole batch.
 final class PostgresWriteBatcher: Sendable {
-    /// Runs one statement on `loop` (a lane, or the pool) and returns the sessions it found.
-    typealias Run = @Sendable (PostgresQuery, any EventLoop) -> EventLoopFuture<Set<TokenHash>>
+    /// Commits the upserts of `writes` in one statement on `loop` (a lane, or the pool) and
+    /// returns the sessions it found.
+    typealias Run = @Sendable (_ writes: [(tokenHash: TokenHash, cookies: [CookieRecord])], _ loop: any EventLoop)
+        -> EventLoopFuture<Set<TokenHash>>
 
     private struct Pending: Sendable {
         var tokenHash: TokenHash
@@ -83,10 +85,7 @@ final class PostgresWriteBatcher: Sendable {
 
     /// Commits `batch` in one statement and completes its writes; never fails itself.
     private func commit(_ batch: [Pending], on loop: any EventLoop) -> EventLoopFuture<Void> {
-        let statement = batch.count == 1
-            ? PostgresSingleStatementWrite.query(batch[0].tokenHash, batch[0].cookies)
-            : PostgresBatchStatement(batch.map { ($0.tokenHash, $0.cookies) }).query
-        return run(statement, loop).flatMap { found -> EventLoopFuture<Void> in
+        return run(batch.map { ($0.tokenHash, $0.cookies) }, loop).flatMap { found -> EventLoopFuture<Void> in
             self.record(batch.count)
             for write in batch {
                 if found.contains(write.tokenHash) {
