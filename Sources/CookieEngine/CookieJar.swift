@@ -146,15 +146,36 @@ public struct CookieJar: Sendable {
     /// A jar restored from storage. A later duplicate of a key wins.
     public init(cookies: some Sequence<Cookie>, policy: CookiePolicy = .default) {
         self.init(policy: policy)
-        var byKey: [CookieKey: Int] = [:]
-        var list: [Cookie] = []
-        for c in cookies {
-            if let i = byKey[c.key] {
-                list[i] = c
-            } else {
-                byKey[c.key] = list.count
-                list.append(c)
+        var list = Array(cookies)
+        // A restored jar rarely holds a duplicate; small jars are checked pairwise, without
+        // hashing every key.
+        if list.count <= 16 {
+            var i = 0
+            while i < list.count {
+                let key = list[i].key
+                if let last = list[(i + 1)...].lastIndex(where: { $0.key == key }) {
+                    list[i] = list[last]
+                    var j = list.count - 1
+                    while j > i {
+                        if list[j].key == key { list.remove(at: j) }
+                        j -= 1
+                    }
+                }
+                i += 1
             }
+        } else {
+            var byKey: [CookieKey: Int] = [:]
+            var unique: [Cookie] = []
+            unique.reserveCapacity(list.count)
+            for c in list {
+                if let i = byKey[c.key] {
+                    unique[i] = c
+                } else {
+                    byKey[c.key] = unique.count
+                    unique.append(c)
+                }
+            }
+            list = unique
         }
         list.sort(by: CookieJar.headerOrder)
         storage = list

@@ -299,6 +299,18 @@ struct JarStorageTests {
         #expect(restored.removeAll().count == 2)
         #expect(restored.isEmpty)
     }
+
+    @Test("restoring keeps the last of several cookies with one key, in small and large jars", arguments: [0, 30])
+    func restoreDuplicates(extra: Int) {
+        let a1 = jar(["a=1"]).cookies[0], a2 = jar(["a=2"]).cookies[0], a3 = jar(["a=3"]).cookies[0]
+        let b = jar(["b=1; Path=/b"]).cookies[0]
+        let others = (0..<extra).map { jar(["x\($0)=v"]).cookies[0] }
+        let restored = CookieJar(cookies: [a1, b, a2] + others + [a3, b])
+        #expect(restored.count == 2 + extra)
+        #expect(restored.cookies.filter { $0.name == "a" }.map(\.value) == ["3"])
+        #expect(restored.cookies.filter { $0.name == "b" }.count == 1)
+        #expect(restored.cookies.first?.name == "b", "longer paths first")
+    }
 }
 
 /// A small deterministic generator for the randomized tests.
