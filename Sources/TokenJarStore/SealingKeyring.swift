@@ -96,10 +96,14 @@ public struct SealingKeyring: Sendable {
         guard Self.isSealed(sealed) else { throw .notSealed }
         guard let key = keys[sealed[1]] else { throw .unknownKey(sealed[1]) }
         do {
-            let box = try AES.GCM.SealedBox(
-                nonce: AES.GCM.Nonce(data: sealed[2..<14]), ciphertext: sealed[14..<(sealed.count - 16)],
-                tag: sealed[(sealed.count - 16)...])
-            return Array(try AES.GCM.open(box, using: key, authenticating: sealed[0..<2] + context))
+            // Nonce, ciphertext and tag are stored as `combined`: the box takes them in one copy.
+            let box = try AES.GCM.SealedBox(combined: sealed[2...])
+            var aad = [UInt8]()
+            aad.reserveCapacity(2 + context.count)
+            aad.append(sealed[0])
+            aad.append(sealed[1])
+            aad.append(contentsOf: context)
+            return Array(try AES.GCM.open(box, using: key, authenticating: aad))
         } catch {
             throw .notAuthentic
         }
