@@ -1,6 +1,6 @@
 /// The writer connection as write jobs see it. Every method runs inside the writer's open
-/// transaction; a job that throws is rolled back to its savepoint without touching the others.
-/// Confined to the writer thread.
+/// transaction and changes nothing outside the database, so a job can run again after a
+/// rollback (see `SQLiteWriter`). Confined to the writer thread.
 final class SQLiteWriteContext {
     let db: SQLiteConnection
 
