@@ -138,10 +138,12 @@ final class SQLiteStatement {
 }
 
 /// One SQLite connection, used by exactly one thread (opened with SQLITE_OPEN_NOMUTEX).
-/// Statements are prepared once with SQLITE_PREPARE_PERSISTENT and cached by their SQL text.
+/// Statements are prepared once with SQLITE_PREPARE_PERSISTENT, held by whoever prepared them
+/// (the write and read contexts keep theirs in a table indexed by an enum, so a call looks
+/// nothing up), and finalized when the connection closes.
 final class SQLiteConnection {
     private var db: OpaquePointer?
-    private var statements: [String: SQLiteStatement] = [:]
+    private var statements: [SQLiteStatement] = []
 
     init(path: String, busyTimeoutMilliseconds: Int32) throws {
         guard sqlite3_threadsafe() != 0 else {
@@ -178,15 +180,14 @@ final class SQLiteConnection {
         guard code == SQLITE_OK else { throw lastError(code) }
     }
 
-    /// The prepared statement for this SQL, prepared on first use.
-    func statement(_ sql: String) throws -> SQLiteStatement {
-        if let cached = statements[sql] { return cached }
+    /// Prepares one statement for repeated use; it stays valid until the connection closes.
+    func prepare(_ sql: String) throws -> SQLiteStatement {
         let db = try handle()
         var stmt: OpaquePointer?
         let code = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
         guard code == SQLITE_OK, let stmt else { throw lastError(code) }
         let statement = SQLiteStatement(handle: stmt, db: db)
-        statements[sql] = statement
+        statements.append(statement)
         return statement
     }
 
@@ -211,7 +212,7 @@ final class SQLiteConnection {
 
     /// Finalizes every statement and closes the connection. Idempotent.
     func close() {
-        for statement in statements.values { statement.finalize() }
+        for statement in statements { statement.finalize() }
         statements.removeAll()
         if let db { sqlite3_close_v2(db) }
         db = nil

@@ -76,9 +76,9 @@ final class SQLiteWriter: SQLiteJobSubmitting {
     private let exit = ThreadExit(count: 1)
     private let counters = NIOLockedValueBox(SQLiteWriterStatistics())
 
-    /// Takes over `connection` (migrated and configured) and starts the writer thread.
-    init(connection: SQLiteConnection, options: SQLiteStoreOptions, logger: Logger) {
-        let handover = Handover(value: SQLiteWriteContext(db: connection))
+    /// Takes over `context` (its connection migrated and configured) and starts the writer thread.
+    init(context: SQLiteWriteContext, options: SQLiteStoreOptions, logger: Logger) {
+        let handover = Handover(value: context)
         let (queue, exit, counters) = (self.queue, self.exit, self.counters)
         startThread(name: "tokenjar-sqlite-writer") {
             Self.run(
