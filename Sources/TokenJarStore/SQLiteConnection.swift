@@ -15,9 +15,16 @@ enum SQLiteValue {
 /// Makes SQLite copy bound text and blobs.
 private var transient: sqlite3_destructor_type { unsafeBitCast(-1, to: sqlite3_destructor_type.self) }
 
+/// SQLITE_CONSTRAINT_FOREIGNKEY, an extended result code.
+private let foreignKeyViolation: Int32 = SQLITE_CONSTRAINT | (3 << 8)
+
 /// Maps an SQLite result code to a `StoreError`. SQLite's messages name tables and columns,
 /// never bound values, so they are safe as detail.
+///
+/// A foreign key violation is `sessionNotFound`: the schema's only foreign key is a cookie's
+/// session, so it means a cookie was written for a session that does not exist.
 func storeError(code: Int32, message: String) -> StoreError {
+    if code == foreignKeyViolation { return .sessionNotFound }
     let base: StoreError
     switch code & 0xff {
     case SQLITE_CORRUPT, SQLITE_NOTADB: base = .corrupt

@@ -127,23 +127,26 @@ final class SQLiteWriteContext {
             .blob(cookie.payload))
     }
 
+    /// Applies a write. Whether the session exists is learnt without a query of its own where
+    /// the write tells anyway: the touch UPDATE changes no row, or the first cookie upsert
+    /// fails its foreign key (mapped to `StoreError.sessionNotFound`). Cookie deletes before that
+    /// upsert change nothing on a missing session, since no cookie outlives its session. Only a
+    /// write of deletes alone asks.
     func apply(_ write: SessionWrite) throws {
         let key = SQLiteValue.blob(write.tokenHash.bytes)
-        var touched = false
         if let create = write.create {
             guard create.tokenHash == write.tokenHash else {
                 throw StoreError.invalidArgument.with(detail: "create names another session than its write")
             }
             _ = try insert(create)
+            if let touch = write.touch {
+                try statement(.touch).run(key, .int(touch.lastSeenAt), .int(touch.expiresAt))
+            }
         } else if let touch = write.touch {
             let updated = try statement(.touch).run(key, .int(touch.lastSeenAt), .int(touch.expiresAt))
             guard updated == 1 else { throw StoreError.sessionNotFound }
-            touched = true
-        } else if try !exists(key) {
+        } else if !write.changes.contains(where: \.isUpsert), try !exists(key) {
             throw StoreError.sessionNotFound
-        }
-        if let touch = write.touch, !touched {
-            try statement(.touch).run(key, .int(touch.lastSeenAt), .int(touch.expiresAt))
         }
         for change in write.changes {
             switch change {
@@ -205,5 +208,12 @@ final class SQLiteWriteContext {
     /// Deletes up to `limit` expired cookies; returns how many.
     func sweepCookies(now: Int64, limit: Int) throws -> Int {
         try statement(.sweepCookies).run(.int(now), .int(Int64(limit)))
+    }
+}
+
+extension CookieChange {
+    fileprivate var isUpsert: Bool {
+        if case .upsert = self { return true }
+        return false
     }
 }
