@@ -41,11 +41,18 @@ func storeError(code: Int32, message: String) -> StoreError {
 final class SQLiteStatement {
     private let handle: OpaquePointer
     private let db: OpaquePointer
+    /// The bytes of this run's text and blob values. They are bound with SQLITE_STATIC, so
+    /// SQLite reads them here instead of allocating a copy of each; the buffer changes only
+    /// when the next run binds anew (a statement is never stepped with the previous run's
+    /// bindings), and grows, never shrinks.
+    private var boundBytes = UnsafeMutableRawBufferPointer(start: nil, count: 0)
 
     fileprivate init(handle: OpaquePointer, db: OpaquePointer) {
         self.handle = handle
         self.db = db
     }
+
+    deinit { boundBytes.deallocate() }
 
     fileprivate func finalize() { sqlite3_finalize(handle) }
 
@@ -53,8 +60,25 @@ final class SQLiteStatement {
         guard code == SQLITE_OK else { throw storeError(code: code, message: String(cString: sqlite3_errmsg(db))) }
     }
 
+    /// Room for `count` bytes of bound values. Only called before binding.
+    private func reserveBoundBytes(_ count: Int) {
+        guard count > boundBytes.count else { return }
+        boundBytes.deallocate()
+        boundBytes = .allocate(byteCount: max(count, 2 * boundBytes.count, 256), alignment: 8)
+    }
+
     private func bind(_ values: [SQLiteValue]) throws {
         assert(values.count == Int(sqlite3_bind_parameter_count(handle)), "every parameter is bound on every run")
+        var needed = 0
+        for value in values {
+            switch value {
+            case .text(let s): needed += s.utf8.count
+            case .blob(let bytes): needed += bytes.count
+            case .int, .null: break
+            }
+        }
+        reserveBoundBytes(needed)
+        var used = 0
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
             switch value {
@@ -66,17 +90,21 @@ final class SQLiteStatement {
                 if bytes.isEmpty {
                     try check(sqlite3_bind_zeroblob(handle, index, 0))
                 } else {
-                    try check(bytes.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), transient) })
+                    let target = UnsafeMutableRawBufferPointer(rebasing: boundBytes[used..<(used + bytes.count)])
+                    bytes.withUnsafeBytes { target.copyMemory(from: $0) }
+                    used += bytes.count
+                    try check(sqlite3_bind_blob(handle, index, target.baseAddress, Int32(bytes.count), nil))
                 }
             case .text(var s):
                 if s.isEmpty {
                     try check(sqlite3_bind_text(handle, index, "", 0, transient))
                 } else {
-                    try check(s.withUTF8 { buf in
-                        buf.withMemoryRebound(to: CChar.self) { chars in
-                            sqlite3_bind_text(handle, index, chars.baseAddress, Int32(chars.count), transient)
-                        }
-                    })
+                    let count = s.utf8.count
+                    let target = UnsafeMutableRawBufferPointer(rebasing: boundBytes[used..<(used + count)])
+                    s.withUTF8 { target.copyMemory(from: UnsafeRawBufferPointer($0)) }
+                    used += count
+                    let chars = target.baseAddress!.bindMemory(to: CChar.self, capacity: count)
+                    try check(sqlite3_bind_text(handle, index, chars, Int32(count), nil))
                 }
             }
         }
