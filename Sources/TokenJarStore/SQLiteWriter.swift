@@ -65,8 +65,8 @@ private final class TypedWriterJob<R: Sendable>: WriterJob, @unchecked Sendable 
 /// promises. While a commit (and its fsync) is in progress new jobs queue up, and the next
 /// transaction carries them all, so one fsync serves many responses.
 ///
-/// The jobs run without savepoints, which cost a SAVEPOINT, a RELEASE and a statement journal
-/// per job. When a job throws, the whole transaction is rolled back and the batch runs again
+/// The jobs run without savepoints, which cost a SAVEPOINT and a RELEASE statement around each
+/// job. When a job throws, the whole transaction is rolled back and the batch runs again
 /// from the start, this time with a savepoint per job, so the failing job fails alone and the
 /// others commit (the rare path). Job bodies therefore only change the database and return
 /// what they read from it: running one twice, the first run rolled back, has the effect of
