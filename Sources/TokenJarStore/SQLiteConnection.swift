@@ -1,149 +1,21 @@
 import CSQLite
 
-/// A value bound to a statement parameter.
-enum SQLiteValue {
-    case int(Int64)
-    case text(String)
-    case blob([UInt8])
-    case null
-
-    static func int(_ value: Int64?) -> SQLiteValue { value.map { .int($0) } ?? .null }
-    static func text(_ value: String?) -> SQLiteValue { value.map { .text($0) } ?? .null }
-    static func blob(_ value: [UInt8]?) -> SQLiteValue { value.map { .blob($0) } ?? .null }
-}
-
-/// Makes SQLite copy bound text and blobs.
-private var transient: sqlite3_destructor_type { unsafeBitCast(-1, to: sqlite3_destructor_type.self) }
-
-/// Maps an SQLite result code to a `StoreError`. SQLite's messages name tables and columns,
-/// never bound values, so they are safe as detail.
-func storeError(code: Int32, message: String) -> StoreError {
-    let base: StoreError
-    switch code & 0xff {
-    case SQLITE_CORRUPT, SQLITE_NOTADB: base = .corrupt
-    case SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_READONLY,
-        SQLITE_PERM, SQLITE_NOMEM, SQLITE_PROTOCOL, SQLITE_AUTH:
-        base = .unavailable
-    default: base = .failed
-    }
-    return base.with(detail: "\(message) (sqlite code \(code))")
-}
-
-/// One prepared statement, prepared once and reused: bind, step, read columns, reset.
-/// Confined to the thread of its connection.
-final class SQLiteStatement {
-    private let handle: OpaquePointer
-    private let db: OpaquePointer
-
-    fileprivate init(handle: OpaquePointer, db: OpaquePointer) {
-        self.handle = handle
-        self.db = db
-    }
-
-    fileprivate func finalize() { sqlite3_finalize(handle) }
-
-    private func check(_ code: Int32) throws {
-        guard code == SQLITE_OK else { throw storeError(code: code, message: String(cString: sqlite3_errmsg(db))) }
-    }
-
-    private func bind(_ values: [SQLiteValue]) throws {
-        for (offset, value) in values.enumerated() {
-            let index = Int32(offset + 1)
-            switch value {
-            case .null:
-                try check(sqlite3_bind_null(handle, index))
-            case .int(let v):
-                try check(sqlite3_bind_int64(handle, index, v))
-            case .blob(let bytes):
-                if bytes.isEmpty {
-                    try check(sqlite3_bind_zeroblob(handle, index, 0))
-                } else {
-                    try check(bytes.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), transient) })
-                }
-            case .text(var s):
-                if s.isEmpty {
-                    try check(sqlite3_bind_text(handle, index, "", 0, transient))
-                } else {
-                    try check(s.withUTF8 { buf in
-                        buf.withMemoryRebound(to: CChar.self) { chars in
-                            sqlite3_bind_text(handle, index, chars.baseAddress, Int32(chars.count), transient)
-                        }
-                    })
-                }
-            }
-        }
-    }
-
-    /// Advances; true when a row is available.
-    private func step() throws -> Bool {
-        let code = sqlite3_step(handle)
-        switch code {
-        case SQLITE_ROW: return true
-        case SQLITE_DONE: return false
-        default: throw storeError(code: code, message: String(cString: sqlite3_errmsg(db)))
-        }
-    }
-
-    private func reset() {
-        sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
-    }
-
-    /// Runs a statement that returns no rows; returns the number of rows it changed.
-    @discardableResult
-    func run(_ values: SQLiteValue...) throws -> Int {
-        defer { reset() }
-        try bind(values)
-        while try step() {}
-        return Int(sqlite3_changes(db))
-    }
-
-    /// Runs a query and maps every row. The statement is reset afterwards, so no read
-    /// transaction stays open.
-    func query<T>(_ values: SQLiteValue..., row: (SQLiteStatement) throws -> T) throws -> [T] {
-        defer { reset() }
-        try bind(values)
-        var rows: [T] = []
-        while try step() { rows.append(try row(self)) }
-        return rows
-    }
-
-    /// Runs a query and maps its first row, if any.
-    func queryFirst<T>(_ values: SQLiteValue..., row: (SQLiteStatement) throws -> T) throws -> T? {
-        defer { reset() }
-        try bind(values)
-        return try step() ? try row(self) : nil
-    }
-
-    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
-
-    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
-
-    func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
-
-    func text(_ column: Int32) -> String {
-        guard let p = sqlite3_column_text(handle, column) else { return "" }
-        return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(handle, column))), as: UTF8.self)
-    }
-
-    func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
-
-    func blob(_ column: Int32) -> [UInt8] {
-        guard let p = sqlite3_column_blob(handle, column) else { return [] }
-        let count = Int(sqlite3_column_bytes(handle, column))
-        return Array(UnsafeRawBufferPointer(start: p, count: count))
-    }
-
-    func optionalBlob(_ column: Int32) -> [UInt8]? { isNull(column) ? nil : blob(column) }
-}
-
 /// One SQLite connection, used by exactly one thread (opened with SQLITE_OPEN_NOMUTEX).
-/// Statements are prepared once with SQLITE_PREPARE_PERSISTENT and cached by their SQL text.
+/// Statements are prepared once with SQLITE_PREPARE_PERSISTENT, held by whoever prepared them
+/// (the write and read contexts keep theirs in a table indexed by an enum, so a call looks
+/// nothing up), and finalized when the connection closes.
 final class SQLiteConnection {
     private var db: OpaquePointer?
-    private var statements: [String: SQLiteStatement] = [:]
+    private var statements: [SQLiteStatement] = []
+
+    /// Turns SQLite's memory statistics off before the first connection of the process opens.
+    /// With them on, every allocation and free inside SQLite takes a process-wide mutex to
+    /// count bytes; TokenJar reads none of those counters. Ignored (SQLITE_MISUSE) when SQLite
+    /// was initialized already.
+    private static let memoryStatisticsOff: Void = { _ = tokenjar_sqlite3_config_memstatus(0) }()
 
     init(path: String, busyTimeoutMilliseconds: Int32) throws {
+        Self.memoryStatisticsOff
         guard sqlite3_threadsafe() != 0 else {
             throw StoreError.unavailable.with(detail: "the SQLite library was built without thread support")
         }
@@ -178,15 +50,14 @@ final class SQLiteConnection {
         guard code == SQLITE_OK else { throw lastError(code) }
     }
 
-    /// The prepared statement for this SQL, prepared on first use.
-    func statement(_ sql: String) throws -> SQLiteStatement {
-        if let cached = statements[sql] { return cached }
+    /// Prepares one statement for repeated use; it stays valid until the connection closes.
+    func prepare(_ sql: String) throws -> SQLiteStatement {
         let db = try handle()
         var stmt: OpaquePointer?
         let code = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
         guard code == SQLITE_OK, let stmt else { throw lastError(code) }
         let statement = SQLiteStatement(handle: stmt, db: db)
-        statements[sql] = statement
+        statements.append(statement)
         return statement
     }
 
@@ -211,7 +82,7 @@ final class SQLiteConnection {
 
     /// Finalizes every statement and closes the connection. Idempotent.
     func close() {
-        for statement in statements.values { statement.finalize() }
+        for statement in statements { statement.finalize() }
         statements.removeAll()
         if let db { sqlite3_close_v2(db) }
         db = nil

@@ -84,7 +84,7 @@ enum SQLiteMigrations {
                 throw StoreError.schemaTooNew.with(
                     detail: "database is at version \(current), this build knows up to \(latestVersion)")
             }
-            let record = try db.statement(
+            let record = try db.prepare(
                 "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)")
             for migration in all where migration.version > current {
                 logger.info(

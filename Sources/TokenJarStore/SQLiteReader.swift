@@ -7,34 +7,59 @@ import NIOCore
 final class SQLiteReadContext {
     let db: SQLiteConnection
 
-    init(db: SQLiteConnection) { self.db = db }
+    /// Every statement of a reader, prepared once when the context is made.
+    enum Statement: Int, CaseIterable {
+        case begin, commit
+        case liveSession, liveCookies, allCookies, byOpenID, byHashRange, sharedValue, counts, ping
 
-    private enum SQL {
-        static let sessionColumns = "token_hash, created_at, last_seen_at, expires_at, openid, unionid, session_key"
-        static let liveSession = "SELECT \(sessionColumns) FROM sessions WHERE token_hash = ? AND expires_at >= ?"
-        static let liveCookies = """
-            SELECT name, domain, path, expires_at, payload FROM cookies
-            WHERE token_hash = ? AND (expires_at IS NULL OR expires_at >= ?) ORDER BY name, domain, path
-            """
-        static let allCookies = """
-            SELECT name, domain, path, expires_at, payload FROM cookies WHERE token_hash = ? ORDER BY name, domain, path
-            """
-        static let byOpenID = "SELECT \(sessionColumns) FROM sessions WHERE openid = ? ORDER BY token_hash"
-        static let byHashRange = """
-            SELECT \(sessionColumns) FROM sessions WHERE token_hash BETWEEN ? AND ? ORDER BY token_hash LIMIT ?
-            """
-        static let sharedValue = "SELECT value, expires_at FROM shared_values WHERE key = ?"
-        static let counts = """
-            SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM sessions WHERE openid IS NOT NULL),
-                   (SELECT count(*) FROM cookies)
-            """
+        private static let sessionColumns = "token_hash, created_at, last_seen_at, expires_at, openid, unionid, session_key"
+
+        var sql: String {
+            switch self {
+            case .begin: "BEGIN"
+            case .commit: "COMMIT"
+            case .liveSession: "SELECT \(Self.sessionColumns) FROM sessions WHERE token_hash = ? AND expires_at >= ?"
+            case .liveCookies:
+                """
+                SELECT name, domain, path, expires_at, payload FROM cookies
+                WHERE token_hash = ? AND (expires_at IS NULL OR expires_at >= ?) ORDER BY name, domain, path
+                """
+            case .allCookies:
+                """
+                SELECT name, domain, path, expires_at, payload FROM cookies WHERE token_hash = ? ORDER BY name, domain, path
+                """
+            case .byOpenID: "SELECT \(Self.sessionColumns) FROM sessions WHERE openid = ? ORDER BY token_hash"
+            case .byHashRange:
+                """
+                SELECT \(Self.sessionColumns) FROM sessions WHERE token_hash BETWEEN ? AND ? ORDER BY token_hash LIMIT ?
+                """
+            case .sharedValue: "SELECT value, expires_at FROM shared_values WHERE key = ?"
+            case .counts:
+                """
+                SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM sessions WHERE openid IS NOT NULL),
+                       (SELECT count(*) FROM cookies)
+                """
+            case .ping: "SELECT count(*) FROM schema_migrations"
+            }
+        }
     }
 
+    /// The prepared statements, indexed by `Statement.rawValue`.
+    private let statements: [SQLiteStatement]
+
+    /// Prepares every statement of a reader on `db` (migrated).
+    init(db: SQLiteConnection) throws {
+        self.db = db
+        statements = try Statement.allCases.map { try db.prepare($0.sql) }
+    }
+
+    private func statement(_ which: Statement) -> SQLiteStatement { statements[which.rawValue] }
+
     private func readTransaction<R>(_ body: () throws -> R) throws -> R {
-        try db.statement("BEGIN").run()
+        try statement(.begin).run()
         do {
             let value = try body()
-            try db.statement("COMMIT").run()
+            try statement(.commit).run()
             return value
         } catch {
             if !db.isAutocommit { try? db.exec("ROLLBACK") }
@@ -61,7 +86,7 @@ final class SQLiteReadContext {
     }
 
     private func withAllCookies(_ sessions: [SessionRecord]) throws -> [SessionRecord] {
-        let cookies = try db.statement(SQL.allCookies)
+        let cookies = statement(.allCookies)
         return try sessions.map { session in
             var session = session
             session.cookies = try cookies.query(.blob(session.tokenHash.bytes), row: Self.cookie)
@@ -72,40 +97,40 @@ final class SQLiteReadContext {
     func load(_ tokenHash: TokenHash, now: Int64) throws -> SessionRecord? {
         try readTransaction {
             let key = SQLiteValue.blob(tokenHash.bytes)
-            guard var session = try db.statement(SQL.liveSession).queryFirst(key, .int(now), row: Self.session) else {
+            guard var session = try statement(.liveSession).queryFirst(key, .int(now), row: Self.session) else {
                 return nil
             }
-            session.cookies = try db.statement(SQL.liveCookies).query(key, .int(now), row: Self.cookie)
+            session.cookies = try statement(.liveCookies).query(key, .int(now), row: Self.cookie)
             return session
         }
     }
 
     func sessions(openID: String) throws -> [SessionRecord] {
         try readTransaction {
-            try withAllCookies(try db.statement(SQL.byOpenID).query(.text(openID), row: Self.session))
+            try withAllCookies(try statement(.byOpenID).query(.text(openID), row: Self.session))
         }
     }
 
     func sessions(hashRange: (lower: [UInt8], upper: [UInt8]), limit: Int) throws -> [SessionRecord] {
         try readTransaction {
-            let rows = try db.statement(SQL.byHashRange).query(
+            let rows = try statement(.byHashRange).query(
                 .blob(hashRange.lower), .blob(hashRange.upper), .int(Int64(limit)), row: Self.session)
             return try withAllCookies(rows)
         }
     }
 
     func sharedValue(_ key: String) throws -> (value: [UInt8], expiresAt: Int64)? {
-        try db.statement(SQL.sharedValue).queryFirst(.text(key)) { row in (row.blob(0), row.int64(1)) }
+        try statement(.sharedValue).queryFirst(.text(key)) { row in (row.blob(0), row.int64(1)) }
     }
 
     func stats() throws -> StoreStats {
-        try db.statement(SQL.counts).queryFirst { row in
+        try statement(.counts).queryFirst { row in
             StoreStats(sessions: Int(row.int64(0)), loggedIn: Int(row.int64(1)), cookies: Int(row.int64(2)))
         } ?? StoreStats(sessions: 0, loggedIn: 0, cookies: 0)
     }
 
     func ping() throws {
-        _ = try db.statement("SELECT count(*) FROM schema_migrations").queryFirst { $0.int64(0) }
+        _ = try statement(.ping).queryFirst { $0.int64(0) }
     }
 }
 
@@ -116,11 +141,11 @@ final class SQLiteReaderPool: SQLiteJobSubmitting {
     private let queue = WorkQueue<Job>()
     private let exit: ThreadExit
 
-    /// Takes over `connections` (configured) and starts one thread for each.
-    init(connections: [SQLiteConnection], logger: Logger) {
-        exit = ThreadExit(count: connections.count)
-        for (index, connection) in connections.enumerated() {
-            let handover = Handover(value: SQLiteReadContext(db: connection))
+    /// Takes over `contexts` (their connections configured) and starts one thread for each.
+    init(contexts: [SQLiteReadContext], logger: Logger) {
+        exit = ThreadExit(count: contexts.count)
+        for (index, owned) in contexts.enumerated() {
+            let handover = Handover(value: owned)
             let (queue, exit) = (self.queue, self.exit)
             startThread(name: "tokenjar-sqlite-reader-\(index)") {
                 let context = handover.value

@@ -42,6 +42,8 @@ public final class SQLiteSessionStore: SessionStore {
             throw error
         }
         var readDBs: [SQLiteConnection] = []
+        let writeContext: SQLiteWriteContext
+        let readContexts: [SQLiteReadContext]
         do {
             try writeDB.exec("PRAGMA foreign_keys = ON")
             try SQLiteMigrations.migrate(writeDB, now: unixNow(), logger: logger)
@@ -54,14 +56,16 @@ public final class SQLiteSessionStore: SessionStore {
                 readDBs.append(db)
                 try db.exec("PRAGMA query_only = ON")
             }
+            writeContext = try SQLiteWriteContext(db: writeDB)
+            readContexts = try readDBs.map { try SQLiteReadContext(db: $0) }
         } catch {
             readDBs.forEach { $0.close() }
             writeDB.close()
             lock.release()
             throw error
         }
-        writer = SQLiteWriter(connection: writeDB, options: options, logger: logger)
-        readers = SQLiteReaderPool(connections: readDBs, logger: logger)
+        writer = SQLiteWriter(context: writeContext, options: options, logger: logger)
+        readers = SQLiteReaderPool(contexts: readContexts, logger: logger)
         logger.info(
             "session store opened",
             metadata: ["path": "\(path)", "synchronous": "\(options.synchronous.rawValue)"])

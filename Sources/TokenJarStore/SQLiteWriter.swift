@@ -12,12 +12,20 @@ public struct SQLiteWriterStatistics: Hashable, Sendable {
     public var largestBatch: Int = 0
     /// Transactions that failed to begin or commit (all their jobs failed).
     public var failedTransactions: Int = 0
+    /// Batches in which a job failed: the transaction was rolled back and the batch run again
+    /// with a savepoint per job, so that only the failing jobs failed.
+    public var rerunBatches: Int = 0
 }
 
 /// A job of the writer thread: runs inside the open transaction, then learns whether that
-/// transaction committed.
+/// transaction committed. A job may run more than once (see `SQLiteWriter`): its body must
+/// only touch the database and return what it computed there.
 private protocol WriterJob: Sendable {
+    /// Runs the body directly in the transaction; an error leaves the transaction to be
+    /// rolled back as a whole.
     func run(_ context: SQLiteWriteContext) throws
+    /// Runs the body in its own savepoint; only errors that spoil the transaction are thrown.
+    func runIsolated(_ context: SQLiteWriteContext) throws
     func finish(transactionError: Error?)
 }
 
@@ -34,6 +42,10 @@ private final class TypedWriterJob<R: Sendable>: WriterJob, @unchecked Sendable 
     }
 
     func run(_ context: SQLiteWriteContext) throws {
+        result = .success(try body(context))
+    }
+
+    func runIsolated(_ context: SQLiteWriteContext) throws {
         result = try context.inSavepoint { try body(context) }
     }
 
@@ -48,18 +60,25 @@ private final class TypedWriterJob<R: Sendable>: WriterJob, @unchecked Sendable 
 
 /// The single writer of the SQLite store: a dedicated thread with its own connection.
 ///
-/// Group commit: the thread takes everything queued (up to `maxBatch` jobs), runs each job in
-/// its own savepoint inside ONE transaction, commits once, and only then completes the jobs'
+/// Group commit: the thread takes everything queued (up to `maxBatch` jobs), runs them one
+/// after another inside ONE transaction, commits once, and only then completes the jobs'
 /// promises. While a commit (and its fsync) is in progress new jobs queue up, and the next
 /// transaction carries them all, so one fsync serves many responses.
+///
+/// The jobs run without savepoints, which cost a SAVEPOINT and a RELEASE statement around each
+/// job. When a job throws, the whole transaction is rolled back and the batch runs again
+/// from the start, this time with a savepoint per job, so the failing job fails alone and the
+/// others commit (the rare path). Job bodies therefore only change the database and return
+/// what they read from it: running one twice, the first run rolled back, has the effect of
+/// running it once.
 final class SQLiteWriter: SQLiteJobSubmitting {
     private let queue = WorkQueue<any WriterJob>()
     private let exit = ThreadExit(count: 1)
     private let counters = NIOLockedValueBox(SQLiteWriterStatistics())
 
-    /// Takes over `connection` (migrated and configured) and starts the writer thread.
-    init(connection: SQLiteConnection, options: SQLiteStoreOptions, logger: Logger) {
-        let handover = Handover(value: SQLiteWriteContext(db: connection))
+    /// Takes over `context` (its connection migrated and configured) and starts the writer thread.
+    init(context: SQLiteWriteContext, options: SQLiteStoreOptions, logger: Logger) {
+        let handover = Handover(value: context)
         let (queue, exit, counters) = (self.queue, self.exit, self.counters)
         startThread(name: "tokenjar-sqlite-writer") {
             Self.run(
@@ -102,10 +121,10 @@ final class SQLiteWriter: SQLiteJobSubmitting {
             let batch = queue.pop(max: maxBatch)
             if batch.isEmpty { break }
             var transactionError: Error?
+            var rerun = false
             do {
-                try context.begin()
-                for job in batch { try job.run(context) }
-                try context.commit()
+                rerun = try !runDirectly(batch, context)
+                if rerun { try runIsolated(batch, context) }
             } catch {
                 transactionError = error
                 context.rollback()
@@ -114,6 +133,7 @@ final class SQLiteWriter: SQLiteJobSubmitting {
                     metadata: ["jobs": "\(batch.count)", "error": "\(error)"])
             }
             counters.withLockedValue { c in
+                if rerun { c.rerunBatches += 1 }
                 if transactionError == nil {
                     c.transactions += 1
                     c.jobs += batch.count
@@ -133,5 +153,27 @@ final class SQLiteWriter: SQLiteJobSubmitting {
         }
         context.db.close()
         logger.debug("session store writer stopped")
+    }
+
+    /// The common path: every job directly in one transaction, committed. False when a job
+    /// threw: the transaction is rolled back and nothing of the batch remains. Errors of the
+    /// transaction itself (begin, commit) are thrown.
+    private static func runDirectly(_ batch: [any WriterJob], _ context: SQLiteWriteContext) throws -> Bool {
+        try context.begin()
+        do {
+            for job in batch { try job.run(context) }
+        } catch {
+            context.rollback()
+            return false
+        }
+        try context.commit()
+        return true
+    }
+
+    /// The rare path: the batch again, each job in its own savepoint, committed.
+    private static func runIsolated(_ batch: [any WriterJob], _ context: SQLiteWriteContext) throws {
+        try context.begin()
+        for job in batch { try job.runIsolated(context) }
+        try context.commit()
     }
 }

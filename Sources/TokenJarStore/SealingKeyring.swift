@@ -9,7 +9,9 @@ import Foundation
 ///
 /// A sealed value is `0xE5, key id, 12-byte nonce, ciphertext, 16-byte tag`. The first two bytes
 /// and what the value belongs to (a cookie's name, domain and path; a session key's openid) are
-/// authenticated too, so a value moved to another cookie or user does not open.
+/// authenticated too, so a value moved to another cookie or user does not open. Nonces come
+/// from `SealingNonces` (a random per-process prefix and a counter); opening does not care how
+/// a nonce was made, so values sealed with fully random nonces still open.
 public struct SealingKeyring: Sendable {
     /// The format byte that starts every sealed value.
     public static let formatByte: UInt8 = 0xE5
@@ -20,6 +22,9 @@ public struct SealingKeyring: Sendable {
     /// Every key id, the current one first.
     public let ids: [UInt8]
     private let keys: [UInt8: SymmetricKey]
+    /// The key of `currentID`.
+    private let sealingKey: SymmetricKey
+    private let nonces: SealingNonces
 
     /// Keys as `(id, 32 bytes)`, the sealing key first.
     public init(keys: [(id: UInt8, bytes: [UInt8])]) throws {
@@ -39,6 +44,8 @@ public struct SealingKeyring: Sendable {
         currentID = first.id
         ids = keys.map(\.id)
         self.keys = table
+        sealingKey = table[first.id]!
+        nonces = .shared
     }
 
     /// Parses `id:base64key,id:base64key,...` (ids 0–255; keys are 32 bytes in standard or
@@ -79,16 +86,17 @@ public struct SealingKeyring: Sendable {
         aad.append(Self.formatByte)
         aad.append(currentID)
         aad.append(contentsOf: context)
-        // AES-GCM with a random nonce cannot fail for inputs of this size and a 256-bit key.
-        let box = try! AES.GCM.seal(plaintext, using: keys[currentID]!, authenticating: aad)
-        // `combined` is nonce, ciphertext and tag in one buffer: one copy into the result.
-        let combined = box.combined!  // non-nil with the default 12-byte nonce
-        var out = [UInt8]()
-        out.reserveCapacity(2 + combined.count)
-        out.append(Self.formatByte)
-        out.append(currentID)
-        out.append(contentsOf: combined)
-        return out
+        let nonce = nonces.withNextBytes { try! AES.GCM.Nonce(data: $0) }  // 12 bytes: cannot fail
+        // AES-GCM cannot fail for inputs of this size and a 256-bit key.
+        let box = try! AES.GCM.seal(plaintext, using: sealingKey, nonce: nonce, authenticating: aad)
+        // `combined` is nonce, ciphertext and tag in one buffer (the box's own, not a copy):
+        // one copy into the result.
+        let combined = box.combined!  // non-nil with a 12-byte nonce
+        return [UInt8](unsafeUninitializedCapacity: 2 + combined.count) { out, count in
+            out[0] = Self.formatByte
+            out[1] = currentID
+            count = 2 + combined.copyBytes(to: UnsafeMutableBufferPointer(rebasing: out[2...]))
+        }
     }
 
     /// Decrypts a sealed value under whichever listed key it names.
@@ -137,13 +145,21 @@ public enum SealingFailure: Error, Hashable, Sendable, CustomStringConvertible {
 /// What a sealed value is bound to, so it opens only in its place.
 enum SealingContext {
     static func cookie(name: String, domain: String, path: String) -> [UInt8] {
-        var out: [UInt8] = Array("tokenjar cookie".utf8)
-        for part in [name, domain, path] {
-            let bytes = Array(part.utf8)
-            withUnsafeBytes(of: UInt32(bytes.count).bigEndian) { out.append(contentsOf: $0) }
-            out.append(contentsOf: bytes)
-        }
+        let label = "tokenjar cookie"
+        var out: [UInt8] = []
+        out.reserveCapacity(label.utf8.count + 12 + name.utf8.count + domain.utf8.count + path.utf8.count)
+        out.append(contentsOf: label.utf8)
+        appendCounted(name, to: &out)
+        appendCounted(domain, to: &out)
+        appendCounted(path, to: &out)
         return out
+    }
+
+    /// `part`'s UTF-8 length as 4 bytes big-endian, then its UTF-8.
+    private static func appendCounted(_ part: String, to out: inout [UInt8]) {
+        let count = UInt32(part.utf8.count).bigEndian
+        withUnsafeBytes(of: count) { out.append(contentsOf: $0) }
+        out.append(contentsOf: part.utf8)
     }
 
     static func sharedValue(key: String) -> [UInt8] {

@@ -116,8 +116,12 @@ struct SQLiteStoreTests {
         let store = try SQLiteSessionStore(path: path)
         let h = hash(1)
         try await store.create(session(h))
+        // The held job is alone in its batch (the writer is inside it before the others are
+        // queued), so it never runs twice when the next batch is rerun.
         let gate = DispatchSemaphore(value: 0)
-        store.writer.submit({ _ in gate.wait() }, completion: { _ in })
+        let holding = DispatchSemaphore(value: 0)
+        store.writer.submit({ _ in holding.signal(); gate.wait() }, completion: { _ in })
+        await withCheckedContinuation { done in DispatchQueue.global().async { holding.wait(); done.resume() } }
         let loop = testLoops.next()
         let good1 = store.write(SessionWrite(tokenHash: h, changes: [.upsert(cookie("a"))]), on: loop)
         let unknown = store.write(SessionWrite(tokenHash: hash(2), changes: [.upsert(cookie("x"))]), on: loop)
