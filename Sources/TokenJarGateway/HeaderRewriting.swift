@@ -114,10 +114,24 @@ enum ResponseRewriter {
     /// Whether a backend's header block holds CR, LF or NUL in a name or a value: a folded line,
     /// an injected header or a split response. Such a block is never forwarded.
     static func hasForbiddenBytes(_ headers: HTTPHeaders) -> Bool {
-        func forbidden(_ text: String) -> Bool {
-            text.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
+        for (name, value) in headers where holdsCRLFOrNUL(name) || holdsCRLFOrNUL(value) { return true }
+        return false
+    }
+
+    /// One pass over the contiguous UTF-8 of `text` (a header's name or value always has it).
+    @inline(__always)
+    static func holdsCRLFOrNUL(_ text: String) -> Bool {
+        @inline(__always) func forbidden(_ byte: UInt8) -> Bool {
+            // 0x00, 0x0A and 0x0D are the only bytes below 0x0E whose bit is set in 0x2401.
+            byte < 0x0E && (0x2401 as UInt16) >> UInt16(byte) & 1 != 0
         }
-        return headers.contains { forbidden($0.name) || forbidden($0.value) }
+        if let found = text.utf8.withContiguousStorageIfAvailable({ bytes -> Bool in
+            for byte in bytes where forbidden(byte) { return true }
+            return false
+        }) {
+            return found
+        }
+        return text.utf8.contains(where: forbidden)
     }
 
     /// Removes hop-by-hop headers and (unless passed through) Set-Cookie; returns the Set-Cookie
