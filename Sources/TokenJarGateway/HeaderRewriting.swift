@@ -79,9 +79,10 @@ enum RequestRewriter {
         }
         out.add(name: "X-Forwarded-Proto", value: ctx.scheme)
         if let host = ctx.host { out.add(name: "X-Forwarded-Host", value: host) }
-        if let identity = ctx.identity, ctx.identityHeaders.count >= 1 {
+        // Identities are checked at login; checked again here since the store hands them back.
+        if let identity = ctx.identity, ctx.identityHeaders.count >= 1, WireSafety.isFieldValue(identity.openID) {
             out.add(name: ctx.identityHeaders[0], value: identity.openID)
-            if let union = identity.unionID, ctx.identityHeaders.count >= 2 {
+            if let union = identity.unionID, ctx.identityHeaders.count >= 2, WireSafety.isFieldValue(union) {
                 out.add(name: ctx.identityHeaders[1], value: union)
             }
         }

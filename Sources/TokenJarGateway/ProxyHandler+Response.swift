@@ -76,8 +76,8 @@ extension ProxyHandler: UpstreamDelegate {
 
     private func responseHead(_ upstreamHead: HTTPResponseHead) {
         guard phase == .forwarding, let route, var session, let cookieURL else { return }
-        if ResponseRewriter.hasForbiddenBytes(upstreamHead.headers) {
-            env.logger.warning("backend header with CR, LF or NUL refused", metadata: ["route": "\(route.name)"])
+        if ResponseRewriter.hasForbiddenBytes(upstreamHead.headers) || !WireSafety.isSendable(upstreamHead.status) {
+            env.logger.warning("backend head with CR, LF or NUL refused", metadata: ["route": "\(route.name)"])
             abortUpstream()
             return respondLocally(.upstreamInvalid, close: !requestEnded)
         }

@@ -168,7 +168,8 @@ final class ProxyHandler: ChannelDuplexHandler {
         case .end(let trailers):
             requestEnded = true
             if phase == .endpoint { return dispatchEndpoint() }
-            forwardRequestPart(.end(trailers))
+            // Trailers that could not be written as they are (only HTTP/2 can carry such) are dropped.
+            forwardRequestPart(.end(trailers.flatMap { WireSafety.areFields($0) ? $0 : nil }))
         }
     }
 
@@ -190,6 +191,10 @@ final class ProxyHandler: ChannelDuplexHandler {
         let uri = head.uri
         let path = uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[..<$0] } ?? Substring(uri)
         guard path.first == "/" else { return respondLocally(.badRequest, close: true) }
+        // The target goes upstream as it is, so it is checked here. Names and values of an
+        // HTTP/1.1 head were checked by llhttp; an HTTP/2 head is checked in full.
+        let forwardable = head.version.major >= 2 ? WireSafety.isForwardable(head) : WireSafety.isRequestTarget(uri)
+        guard forwardable else { return respondLocally(.badRequest, close: true) }
         let hostHeader = head.headers.first(name: "host") ?? ""
         let host = Self.hostWithoutPort(hostHeader)
 

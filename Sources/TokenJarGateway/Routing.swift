@@ -12,6 +12,8 @@ public struct Upstream: Sendable, Hashable, CustomStringConvertible {
     public init(host: String, port: Int, basePath: String = "", isTLS: Bool = false) {
         self.host = host
         self.port = port
+        // Sent before every forwarded path as it is; the configuration checks it too.
+        precondition(WireSafety.isRequestTarget(basePath), "an upstream base path may hold only URL characters")
         self.basePath = basePath.hasSuffix("/") ? String(basePath.dropLast()) : basePath
         self.isTLS = isTLS
     }

@@ -178,7 +178,9 @@ final class UpstreamPool {
                     if let tlsContext {
                         try UpstreamTLSHandshake.add(to: channel, context: tlsContext, upstream: upstream, logger: logger)
                     }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // No outbound header validator: the request heads are checked where their
+                    // parts enter the gateway (`WireSafety`).
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
                 }
             }

@@ -41,11 +41,13 @@ struct EdgePipeline: Sendable {
         idle.start()
     }
 
-    /// HTTP/1.1: NIO's server codec with pipelining assistance, then the proxy.
+    /// HTTP/1.1: NIO's server codec with pipelining assistance, then the proxy. NIO's outbound
+    /// header validator is left out: every head the proxy writes is checked where its parts
+    /// enter (`WireSafety`).
     func addHTTP1(to channel: any Channel, pool: UpstreamPool) throws {
         let pipeline = channel.pipeline.syncOperations
         try pipeline.configureHTTPServerPipeline(
-            withPipeliningAssistance: true, withErrorHandling: true,
+            withPipeliningAssistance: true, withErrorHandling: true, withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
         try addProxy(to: pipeline, pool: pool)
     }
