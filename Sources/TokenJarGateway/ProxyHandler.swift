@@ -34,6 +34,9 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     let env: GatewayEnvironment
     let pool: UpstreamPool
+    /// Whether a request the parser refuses is answered here (HTTP/1.1 without NIO's protocol
+    /// error handler in the pipeline).
+    let answersParseErrors: Bool
     var context: ChannelHandlerContext!
     var clientAddress: String?
 
@@ -81,9 +84,10 @@ final class ProxyHandler: ChannelDuplexHandler {
     static let maxEndpointBody = 64 * 1024
     var endpointBody = ByteBuffer()
 
-    init(env: GatewayEnvironment, pool: UpstreamPool) {
+    init(env: GatewayEnvironment, pool: UpstreamPool, answersParseErrors: Bool = false) {
         self.env = env
         self.pool = pool
+        self.answersParseErrors = answersParseErrors
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -140,8 +144,16 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A malformed request was already answered with 400 by NIO's protocol error handler,
-        // which sits before this one; whatever the error, the exchange and connection end here.
+        // A malformed request gets 400 and the connection closes, unless a response is under way
+        // (its head is out, its end is not): what NIO's protocol error handler writes, from here
+        // or from that handler when it sits in front. The pipelining helper delivers the error
+        // only once the responses before it are complete.
+        if answersParseErrors, error is HTTPParserError, phase != .streaming {
+            let headers = HTTPHeaders([("Connection", "close"), ("Content-Length", "0")])
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .badRequest, headers: headers))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+        // Whatever the error, the exchange and the connection end here.
         abortUpstream()
         if phase != .idle { finishExchange(logged: false) }
         context.close(promise: nil)
