@@ -47,11 +47,13 @@ struct ForwardingContext {
 }
 
 enum RequestRewriter {
-    /// The header block the backend receives.
+    /// The header block the backend receives. Built as an array and wrapped once:
+    /// `HTTPHeaders.add` scans every name for non-ASCII bytes, and these names are tokens
+    /// already (llhttp's, swift-nio-http2's and `WireSafety`'s checks, the configuration's).
     static func upstreamHeaders(from client: HTTPHeaders, _ ctx: ForwardingContext) -> HTTPHeaders {
         let connectionNames = HopByHop.names(in: client)
-        var out = HTTPHeaders()
-        out.reserveCapacity(client.count + 4)
+        var out: [(String, String)] = []
+        out.reserveCapacity(client.count + 5)
         var clientCookies: [String] = []
         var forwardedFor: String?
         for (name, value) in client {
@@ -69,25 +71,25 @@ enum RequestRewriter {
             if ASCIICase.equal(name, ctx.tokenHeader) || ctx.identityHeaders.contains(where: { ASCIICase.equal(name, $0) }) {
                 continue
             }
-            out.add(name: name, value: value)
+            out.append((name, value))
         }
         if let cookie = mergedCookie(jar: ctx.cookie, client: clientCookies) {
-            out.add(name: "Cookie", value: cookie)
+            out.append(("Cookie", cookie))
         }
         if let addr = ctx.clientAddress {
-            out.add(name: "X-Forwarded-For", value: forwardedFor.map { $0 + ", " + addr } ?? addr)
+            out.append(("X-Forwarded-For", forwardedFor.map { $0 + ", " + addr } ?? addr))
         }
-        out.add(name: "X-Forwarded-Proto", value: ctx.scheme)
-        if let host = ctx.host { out.add(name: "X-Forwarded-Host", value: host) }
+        out.append(("X-Forwarded-Proto", ctx.scheme))
+        if let host = ctx.host { out.append(("X-Forwarded-Host", host)) }
         // Identities are checked at login; checked again here since the store hands them back.
         if let identity = ctx.identity, ctx.identityHeaders.count >= 1, WireSafety.isFieldValue(identity.openID) {
-            out.add(name: ctx.identityHeaders[0], value: identity.openID)
+            out.append((ctx.identityHeaders[0], identity.openID))
             if let union = identity.unionID, ctx.identityHeaders.count >= 2, WireSafety.isFieldValue(union) {
-                out.add(name: ctx.identityHeaders[1], value: union)
+                out.append((ctx.identityHeaders[1], union))
             }
         }
-        if ctx.chunkedBody { out.add(name: "Transfer-Encoding", value: "chunked") }
-        return out
+        if ctx.chunkedBody { out.append(("Transfer-Encoding", "chunked")) }
+        return HTTPHeaders(out)
     }
 
     /// The jar's cookies first; client cookies whose names the jar already sends are dropped
