@@ -23,6 +23,25 @@ enum HopByHop {
         }
     }
 
+    /// Appends the names a Connection field value lists (comma-separated, spaces and tabs
+    /// trimmed, empty ones skipped), found over its UTF-8 rather than its characters.
+    static func appendListed(in value: String, to listed: inout [Substring]) {
+        let bytes = value.utf8
+        var start = bytes.startIndex
+        while start < bytes.endIndex {
+            let comma = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.endIndex
+            var end = comma
+            while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start = bytes.index(after: start) }
+            while start < end {
+                let last = bytes.index(before: end)
+                guard bytes[last] == 0x20 || bytes[last] == 0x09 else { break }
+                end = last
+            }
+            if start < end { listed.append(Substring(bytes[start..<end])) }
+            start = comma == bytes.endIndex ? comma : bytes.index(after: comma)
+        }
+    }
+
     /// The hop-by-hop names of a message: the fixed set plus what its Connection header lists.
     static func names(in headers: HTTPHeaders) -> Set<String>? {
         let listed = headers[canonicalForm: "connection"]
@@ -140,26 +159,32 @@ enum ResponseRewriter {
     /// Removes hop-by-hop headers and (unless passed through) Set-Cookie; returns the Set-Cookie
     /// field values in order.
     static func clientHeaders(from upstream: inout HTTPHeaders, passSetCookie: Bool) -> [String] {
-        // One pass finds what is there; only names present, or listed in Connection, are
-        // removed (each removal scans the block).
+        // One pass finds the Set-Cookie values, whether anything goes, and the names Connection
+        // lists; a second pass, only when something goes, keeps the rest in order. No name is
+        // lowercased, and the block is scanned twice however many names go (`HTTPHeaders.remove`
+        // scans it once per name).
         var setCookie: [String] = []
-        var remove: [String] = []
+        var listed: [Substring] = []
+        var removes = false
         for (name, value) in upstream {
             if ASCIICase.equal(name, "set-cookie") {
                 setCookie.append(value)
+                removes = removes || !passSetCookie
             } else if HopByHop.isFixed(name) {
-                let lower = name.lowercased()
-                if !remove.contains(lower) { remove.append(lower) }
-                if lower == "connection" {
-                    for listed in value.split(separator: ",") {
-                        let token = listed.trimmingASCIISpaces().lowercased()
-                        if !token.isEmpty && !remove.contains(token) { remove.append(token) }
-                    }
-                }
+                removes = true
+                if ASCIICase.equal(name, "connection") { HopByHop.appendListed(in: value, to: &listed) }
             }
         }
-        for name in remove { upstream.remove(name: name) }
-        if !passSetCookie && !setCookie.isEmpty { upstream.remove(name: "set-cookie") }
+        guard removes else { return setCookie }
+        var kept: [(String, String)] = []
+        kept.reserveCapacity(upstream.count)
+        for (name, value) in upstream {
+            if HopByHop.isFixed(name) { continue }
+            if !passSetCookie && ASCIICase.equal(name, "set-cookie") { continue }
+            if !listed.isEmpty && listed.contains(where: { ASCIICase.equalFolding(name, $0) }) { continue }
+            kept.append((name, value))
+        }
+        upstream = HTTPHeaders(kept)
         return setCookie
     }
 }
@@ -171,22 +196,35 @@ enum ASCIICase {
     static func equal(_ a: String, _ lower: String) -> Bool {
         let x = a.utf8, y = lower.utf8
         guard x.count == y.count else { return false }
+        // Over the contiguous bytes (a native or literal string has them), not the views' indices.
+        let fast = x.withContiguousStorageIfAvailable { xs in
+            y.withContiguousStorageIfAvailable { ys -> Bool in
+                for i in 0..<xs.count where fold(xs[i]) != ys[i] { return false }
+                return true
+            }
+        }
+        if let fast, let fast { return fast }
         var i = y.startIndex
         for byte in x {
-            let folded = byte &- 0x41 < 26 ? byte | 0x20 : byte
-            if folded != y[i] { return false }
+            if fold(byte) != y[i] { return false }
             i = y.index(after: i)
         }
         return true
     }
-}
 
-extension Substring {
-    /// Without leading and trailing spaces and tabs.
-    func trimmingASCIISpaces() -> Substring {
-        var s = self
-        while let c = s.first, c == " " || c == "\t" { s = s.dropFirst() }
-        while let c = s.last, c == " " || c == "\t" { s = s.dropLast() }
-        return s
+    /// An ASCII upper-case letter made lower-case; any other byte as it is.
+    @inline(__always)
+    static func fold(_ byte: UInt8) -> UInt8 { byte &- 0x41 < 26 ? byte | 0x20 : byte }
+
+    /// Whether `a` equals `b` ignoring ASCII case, both sides folded.
+    static func equalFolding(_ a: String, _ b: Substring) -> Bool {
+        let x = a.utf8, y = b.utf8
+        guard x.count == y.count else { return false }
+        var i = y.startIndex
+        for byte in x {
+            if fold(byte) != fold(y[i]) { return false }
+            i = y.index(after: i)
+        }
+        return true
     }
 }

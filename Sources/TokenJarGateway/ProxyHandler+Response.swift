@@ -93,8 +93,7 @@ extension ProxyHandler: UpstreamDelegate {
         let setCookie = ResponseRewriter.clientHeaders(from: &headers, passSetCookie: route.passSetCookie)
         if let token = session.mintedToken { headers.replaceOrAdd(name: env.settings.tokenHeader, value: token) }
         if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
-        var clientHead = HTTPResponseHead(version: head.version, status: upstreamHead.status, headers: headers)
-        clientHead.headers = headers
+        let clientHead = HTTPResponseHead(version: head.version, status: upstreamHead.status, headers: headers)
         responseStatus = upstreamHead.status.code
 
         let write = env.sessions.applyResponse(
