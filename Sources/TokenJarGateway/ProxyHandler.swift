@@ -364,10 +364,14 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
     }
 
+    /// The Host header without its port (an IPv6 literal keeps its brackets). Searched over
+    /// UTF-8, not characters: a Character search walks grapheme clusters.
     static func hostWithoutPort(_ host: String) -> Substring {
         let h = Substring(host)
-        if h.first == "[" { return h.firstIndex(of: "]").map { h[...$0] } ?? h }
-        return h.firstIndex(of: ":").map { h[..<$0] } ?? h
+        if h.utf8.first == UInt8(ascii: "[") {
+            return h.utf8.firstIndex(of: UInt8(ascii: "]")).map { h[...$0] } ?? h
+        }
+        return h.utf8.firstIndex(of: UInt8(ascii: ":")).map { h[..<$0] } ?? h
     }
 }
 

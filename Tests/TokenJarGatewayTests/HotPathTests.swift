@@ -77,6 +77,18 @@ struct HotPathTests {
         #expect(clean.map { $0.name } == ["Set-Cookie", "Content-Type"])
     }
 
+    @Test("the Host header without its port: names, IPv4, bracketed IPv6, non-ASCII names")
+    func hostWithoutPort() {
+        let cases: [(String, String)] = [
+            ("api.example.com", "api.example.com"), ("api.example.com:8080", "api.example.com"),
+            ("127.0.0.1:80", "127.0.0.1"), ("[::1]:8443", "[::1]"), ("[::1]", "[::1]"), ("[::1", "[::1"),
+            ("", ""), (":81", ""), ("caf\u{E9}.example:81", "caf\u{E9}.example"), ("e\u{301}:1", "e\u{301}"),
+        ]
+        for (header, host) in cases {
+            #expect(ProxyHandler.hostWithoutPort(header) == host[...], "\(header.debugDescription)")
+        }
+    }
+
     @Test("case folding on both sides matches letters only, at equal lengths")
     func foldingBothSides() {
         #expect(ASCIICase.equalFolding("X-Private", "x-PRIVATE"[...]))
