@@ -54,7 +54,20 @@ public struct UpstreamURL: Sendable, Hashable, CustomStringConvertible {
         var path = String(rest[slash...])
         while path.hasSuffix("/") { path.removeLast() }
         if path.contains("//") { throw ConfigValueError("the base path contains an empty segment") }
+        if !path.utf8.allSatisfy(Self.isPathByte) {
+            throw ConfigValueError("the base path may hold only URL characters (percent-encode the rest)")
+        }
         self.init(scheme: scheme, host: parts.host, port: parts.port, basePath: path)
+    }
+
+    /// RFC 3986 unreserved and sub-delims, `:`, `@`, `/` and `%`: what a path sends as it is.
+    private static func isPathByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            true
+        default:
+            "-._~!$&'()*+;=:@/%".utf8.contains(byte)
+        }
     }
 
     /// `host` or `host:port` as sent in a Host header (port omitted when it is the scheme's default).

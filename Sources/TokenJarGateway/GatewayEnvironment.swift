@@ -67,6 +67,11 @@ final class GatewayEnvironment: Sendable {
         self.settings = settings
         self.endpoints = endpoints
         self.logger = logger
+        // These go on the wire as they are (no outbound validator follows); the configuration
+        // checks them, so only a program building the settings itself can get them wrong.
+        precondition(WireSafety.isToken(settings.tokenHeader), "the token header must be an HTTP field name")
+        precondition(settings.identityHeaders.allSatisfy(WireSafety.isToken), "identity headers must be HTTP field names")
+        precondition(WireSafety.isFieldValue(settings.scheme), "the scheme must be http or https")
         self.tokenHeaderLower = settings.tokenHeader.lowercased()
         self.identityHeadersLower = settings.identityHeaders.map { $0.lowercased() }
         self.routeTable = NIOLockedValueBox(routes)

@@ -23,6 +23,25 @@ enum HopByHop {
         }
     }
 
+    /// Appends the names a Connection field value lists (comma-separated, spaces and tabs
+    /// trimmed, empty ones skipped), found over its UTF-8 rather than its characters.
+    static func appendListed(in value: String, to listed: inout [Substring]) {
+        let bytes = value.utf8
+        var start = bytes.startIndex
+        while start < bytes.endIndex {
+            let comma = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.endIndex
+            var end = comma
+            while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start = bytes.index(after: start) }
+            while start < end {
+                let last = bytes.index(before: end)
+                guard bytes[last] == 0x20 || bytes[last] == 0x09 else { break }
+                end = last
+            }
+            if start < end { listed.append(Substring(bytes[start..<end])) }
+            start = comma == bytes.endIndex ? comma : bytes.index(after: comma)
+        }
+    }
+
     /// The hop-by-hop names of a message: the fixed set plus what its Connection header lists.
     static func names(in headers: HTTPHeaders) -> Set<String>? {
         let listed = headers[canonicalForm: "connection"]
@@ -47,11 +66,13 @@ struct ForwardingContext {
 }
 
 enum RequestRewriter {
-    /// The header block the backend receives.
+    /// The header block the backend receives. Built as an array and wrapped once:
+    /// `HTTPHeaders.add` scans every name for non-ASCII bytes, and these names are tokens
+    /// already (llhttp's, swift-nio-http2's and `WireSafety`'s checks, the configuration's).
     static func upstreamHeaders(from client: HTTPHeaders, _ ctx: ForwardingContext) -> HTTPHeaders {
         let connectionNames = HopByHop.names(in: client)
-        var out = HTTPHeaders()
-        out.reserveCapacity(client.count + 4)
+        var out: [(String, String)] = []
+        out.reserveCapacity(client.count + 5)
         var clientCookies: [String] = []
         var forwardedFor: String?
         for (name, value) in client {
@@ -69,24 +90,25 @@ enum RequestRewriter {
             if ASCIICase.equal(name, ctx.tokenHeader) || ctx.identityHeaders.contains(where: { ASCIICase.equal(name, $0) }) {
                 continue
             }
-            out.add(name: name, value: value)
+            out.append((name, value))
         }
         if let cookie = mergedCookie(jar: ctx.cookie, client: clientCookies) {
-            out.add(name: "Cookie", value: cookie)
+            out.append(("Cookie", cookie))
         }
         if let addr = ctx.clientAddress {
-            out.add(name: "X-Forwarded-For", value: forwardedFor.map { $0 + ", " + addr } ?? addr)
+            out.append(("X-Forwarded-For", forwardedFor.map { $0 + ", " + addr } ?? addr))
         }
-        out.add(name: "X-Forwarded-Proto", value: ctx.scheme)
-        if let host = ctx.host { out.add(name: "X-Forwarded-Host", value: host) }
-        if let identity = ctx.identity, ctx.identityHeaders.count >= 1 {
-            out.add(name: ctx.identityHeaders[0], value: identity.openID)
-            if let union = identity.unionID, ctx.identityHeaders.count >= 2 {
-                out.add(name: ctx.identityHeaders[1], value: union)
+        out.append(("X-Forwarded-Proto", ctx.scheme))
+        if let host = ctx.host { out.append(("X-Forwarded-Host", host)) }
+        // Identities are checked at login; checked again here since the store hands them back.
+        if let identity = ctx.identity, ctx.identityHeaders.count >= 1, WireSafety.isFieldValue(identity.openID) {
+            out.append((ctx.identityHeaders[0], identity.openID))
+            if let union = identity.unionID, ctx.identityHeaders.count >= 2, WireSafety.isFieldValue(union) {
+                out.append((ctx.identityHeaders[1], union))
             }
         }
-        if ctx.chunkedBody { out.add(name: "Transfer-Encoding", value: "chunked") }
-        return out
+        if ctx.chunkedBody { out.append(("Transfer-Encoding", "chunked")) }
+        return HTTPHeaders(out)
     }
 
     /// The jar's cookies first; client cookies whose names the jar already sends are dropped
@@ -114,35 +136,55 @@ enum ResponseRewriter {
     /// Whether a backend's header block holds CR, LF or NUL in a name or a value: a folded line,
     /// an injected header or a split response. Such a block is never forwarded.
     static func hasForbiddenBytes(_ headers: HTTPHeaders) -> Bool {
-        func forbidden(_ text: String) -> Bool {
-            text.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
+        for (name, value) in headers where holdsCRLFOrNUL(name) || holdsCRLFOrNUL(value) { return true }
+        return false
+    }
+
+    /// One pass over the contiguous UTF-8 of `text` (a header's name or value always has it).
+    @inline(__always)
+    static func holdsCRLFOrNUL(_ text: String) -> Bool {
+        @inline(__always) func forbidden(_ byte: UInt8) -> Bool {
+            // 0x00, 0x0A and 0x0D are the only bytes below 0x0E whose bit is set in 0x2401.
+            byte < 0x0E && (0x2401 as UInt16) >> UInt16(byte) & 1 != 0
         }
-        return headers.contains { forbidden($0.name) || forbidden($0.value) }
+        if let found = text.utf8.withContiguousStorageIfAvailable({ bytes -> Bool in
+            for byte in bytes where forbidden(byte) { return true }
+            return false
+        }) {
+            return found
+        }
+        return text.utf8.contains(where: forbidden)
     }
 
     /// Removes hop-by-hop headers and (unless passed through) Set-Cookie; returns the Set-Cookie
     /// field values in order.
     static func clientHeaders(from upstream: inout HTTPHeaders, passSetCookie: Bool) -> [String] {
-        // One pass finds what is there; only names present, or listed in Connection, are
-        // removed (each removal scans the block).
+        // One pass finds the Set-Cookie values, whether anything goes, and the names Connection
+        // lists; a second pass, only when something goes, keeps the rest in order. No name is
+        // lowercased, and the block is scanned twice however many names go (`HTTPHeaders.remove`
+        // scans it once per name).
         var setCookie: [String] = []
-        var remove: [String] = []
+        var listed: [Substring] = []
+        var removes = false
         for (name, value) in upstream {
             if ASCIICase.equal(name, "set-cookie") {
                 setCookie.append(value)
+                removes = removes || !passSetCookie
             } else if HopByHop.isFixed(name) {
-                let lower = name.lowercased()
-                if !remove.contains(lower) { remove.append(lower) }
-                if lower == "connection" {
-                    for listed in value.split(separator: ",") {
-                        let token = listed.trimmingASCIISpaces().lowercased()
-                        if !token.isEmpty && !remove.contains(token) { remove.append(token) }
-                    }
-                }
+                removes = true
+                if ASCIICase.equal(name, "connection") { HopByHop.appendListed(in: value, to: &listed) }
             }
         }
-        for name in remove { upstream.remove(name: name) }
-        if !passSetCookie && !setCookie.isEmpty { upstream.remove(name: "set-cookie") }
+        guard removes else { return setCookie }
+        var kept: [(String, String)] = []
+        kept.reserveCapacity(upstream.count)
+        for (name, value) in upstream {
+            if HopByHop.isFixed(name) { continue }
+            if !passSetCookie && ASCIICase.equal(name, "set-cookie") { continue }
+            if !listed.isEmpty && listed.contains(where: { ASCIICase.equalFolding(name, $0) }) { continue }
+            kept.append((name, value))
+        }
+        upstream = HTTPHeaders(kept)
         return setCookie
     }
 }
@@ -154,22 +196,35 @@ enum ASCIICase {
     static func equal(_ a: String, _ lower: String) -> Bool {
         let x = a.utf8, y = lower.utf8
         guard x.count == y.count else { return false }
+        // Over the contiguous bytes (a native or literal string has them), not the views' indices.
+        let fast = x.withContiguousStorageIfAvailable { xs in
+            y.withContiguousStorageIfAvailable { ys -> Bool in
+                for i in 0..<xs.count where fold(xs[i]) != ys[i] { return false }
+                return true
+            }
+        }
+        if let fast, let fast { return fast }
         var i = y.startIndex
         for byte in x {
-            let folded = byte &- 0x41 < 26 ? byte | 0x20 : byte
-            if folded != y[i] { return false }
+            if fold(byte) != y[i] { return false }
             i = y.index(after: i)
         }
         return true
     }
-}
 
-extension Substring {
-    /// Without leading and trailing spaces and tabs.
-    func trimmingASCIISpaces() -> Substring {
-        var s = self
-        while let c = s.first, c == " " || c == "\t" { s = s.dropFirst() }
-        while let c = s.last, c == " " || c == "\t" { s = s.dropLast() }
-        return s
+    /// An ASCII upper-case letter made lower-case; any other byte as it is.
+    @inline(__always)
+    static func fold(_ byte: UInt8) -> UInt8 { byte &- 0x41 < 26 ? byte | 0x20 : byte }
+
+    /// Whether `a` equals `b` ignoring ASCII case, both sides folded.
+    static func equalFolding(_ a: String, _ b: Substring) -> Bool {
+        let x = a.utf8, y = b.utf8
+        guard x.count == y.count else { return false }
+        var i = y.startIndex
+        for byte in x {
+            if fold(byte) != fold(y[i]) { return false }
+            i = y.index(after: i)
+        }
+        return true
     }
 }

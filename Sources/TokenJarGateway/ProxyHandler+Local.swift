@@ -36,6 +36,11 @@ extension ProxyHandler {
             case .success(let response?):
                 var headers = response.headers
                 if let token = response.token { headers.replaceOrAdd(name: self.env.settings.tokenHeader, value: token) }
+                // No outbound validator follows: an answer that cannot be written as it is goes no further.
+                guard WireSafety.areFields(headers), WireSafety.isSendable(response.status) else {
+                    self.env.logger.error("endpoint answer with an invalid header refused", metadata: ["status": "\(response.status.code)"])
+                    return self.respondLocally(.upstreamInvalid, close: false)
+                }
                 self.writeLocal(status: response.status, headers: headers, body: response.body, close: false)
             case .success(nil):
                 self.respondLocally(.notFound, close: false)

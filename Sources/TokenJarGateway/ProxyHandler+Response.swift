@@ -76,8 +76,8 @@ extension ProxyHandler: UpstreamDelegate {
 
     private func responseHead(_ upstreamHead: HTTPResponseHead) {
         guard phase == .forwarding, let route, var session, let cookieURL else { return }
-        if ResponseRewriter.hasForbiddenBytes(upstreamHead.headers) {
-            env.logger.warning("backend header with CR, LF or NUL refused", metadata: ["route": "\(route.name)"])
+        if ResponseRewriter.hasForbiddenBytes(upstreamHead.headers) || !WireSafety.isSendable(upstreamHead.status) {
+            env.logger.warning("backend head with CR, LF or NUL refused", metadata: ["route": "\(route.name)"])
             abortUpstream()
             return respondLocally(.upstreamInvalid, close: !requestEnded)
         }
@@ -93,8 +93,7 @@ extension ProxyHandler: UpstreamDelegate {
         let setCookie = ResponseRewriter.clientHeaders(from: &headers, passSetCookie: route.passSetCookie)
         if let token = session.mintedToken { headers.replaceOrAdd(name: env.settings.tokenHeader, value: token) }
         if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
-        var clientHead = HTTPResponseHead(version: head.version, status: upstreamHead.status, headers: headers)
-        clientHead.headers = headers
+        let clientHead = HTTPResponseHead(version: head.version, status: upstreamHead.status, headers: headers)
         responseStatus = upstreamHead.status.code
 
         let write = env.sessions.applyResponse(

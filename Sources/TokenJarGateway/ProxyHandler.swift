@@ -34,6 +34,9 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     let env: GatewayEnvironment
     let pool: UpstreamPool
+    /// Whether a request the parser refuses is answered here (HTTP/1.1 without NIO's protocol
+    /// error handler in the pipeline).
+    let answersParseErrors: Bool
     var context: ChannelHandlerContext!
     var clientAddress: String?
 
@@ -81,9 +84,10 @@ final class ProxyHandler: ChannelDuplexHandler {
     static let maxEndpointBody = 64 * 1024
     var endpointBody = ByteBuffer()
 
-    init(env: GatewayEnvironment, pool: UpstreamPool) {
+    init(env: GatewayEnvironment, pool: UpstreamPool, answersParseErrors: Bool = false) {
         self.env = env
         self.pool = pool
+        self.answersParseErrors = answersParseErrors
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -140,8 +144,16 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A malformed request was already answered with 400 by NIO's protocol error handler,
-        // which sits before this one; whatever the error, the exchange and connection end here.
+        // A malformed request gets 400 and the connection closes, unless a response is under way
+        // (its head is out, its end is not): what NIO's protocol error handler writes, from here
+        // or from that handler when it sits in front. The pipelining helper delivers the error
+        // only once the responses before it are complete.
+        if answersParseErrors, error is HTTPParserError, phase != .streaming {
+            let headers = HTTPHeaders([("Connection", "close"), ("Content-Length", "0")])
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .badRequest, headers: headers))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+        // Whatever the error, the exchange and the connection end here.
         abortUpstream()
         if phase != .idle { finishExchange(logged: false) }
         context.close(promise: nil)
@@ -168,7 +180,8 @@ final class ProxyHandler: ChannelDuplexHandler {
         case .end(let trailers):
             requestEnded = true
             if phase == .endpoint { return dispatchEndpoint() }
-            forwardRequestPart(.end(trailers))
+            // Trailers that could not be written as they are (only HTTP/2 can carry such) are dropped.
+            forwardRequestPart(.end(trailers.flatMap { WireSafety.areFields($0) ? $0 : nil }))
         }
     }
 
@@ -190,6 +203,10 @@ final class ProxyHandler: ChannelDuplexHandler {
         let uri = head.uri
         let path = uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[..<$0] } ?? Substring(uri)
         guard path.first == "/" else { return respondLocally(.badRequest, close: true) }
+        // The target goes upstream as it is, so it is checked here. Names and values of an
+        // HTTP/1.1 head were checked by llhttp; an HTTP/2 head is checked in full.
+        let forwardable = head.version.major >= 2 ? WireSafety.isForwardable(head) : WireSafety.isRequestTarget(uri)
+        guard forwardable else { return respondLocally(.badRequest, close: true) }
         let hostHeader = head.headers.first(name: "host") ?? ""
         let host = Self.hostWithoutPort(hostHeader)
 
@@ -347,10 +364,14 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
     }
 
+    /// The Host header without its port (an IPv6 literal keeps its brackets). Searched over
+    /// UTF-8, not characters: a Character search walks grapheme clusters.
     static func hostWithoutPort(_ host: String) -> Substring {
         let h = Substring(host)
-        if h.first == "[" { return h.firstIndex(of: "]").map { h[...$0] } ?? h }
-        return h.firstIndex(of: ":").map { h[..<$0] } ?? h
+        if h.utf8.first == UInt8(ascii: "[") {
+            return h.utf8.firstIndex(of: UInt8(ascii: "]")).map { h[...$0] } ?? h
+        }
+        return h.utf8.firstIndex(of: UInt8(ascii: ":")).map { h[..<$0] } ?? h
     }
 }
 

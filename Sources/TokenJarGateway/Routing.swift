@@ -12,6 +12,8 @@ public struct Upstream: Sendable, Hashable, CustomStringConvertible {
     public init(host: String, port: Int, basePath: String = "", isTLS: Bool = false) {
         self.host = host
         self.port = port
+        // Sent before every forwarded path as it is; the configuration checks it too.
+        precondition(WireSafety.isRequestTarget(basePath), "an upstream base path may hold only URL characters")
         self.basePath = basePath.hasSuffix("/") ? String(basePath.dropLast()) : basePath
         self.isTLS = isTLS
     }
@@ -88,8 +90,10 @@ public struct RouteSpec: Sendable, Hashable {
 
     /// `/api` matches `/api`, `/api/…` and `/api?…`, not `/apix`.
     static func pathHasPrefix(_ path: Substring, _ prefix: String) -> Bool {
-        guard path.hasPrefix(prefix) else { return false }
-        if prefix.hasSuffix("/") || path.utf8.count == prefix.utf8.count { return true }
+        // Byte comparison: targets hold URL characters only (`WireSafety`), so it agrees with
+        // String's, without its Unicode work.
+        guard path.utf8.starts(with: prefix.utf8) else { return false }
+        if prefix.utf8.last == UInt8(ascii: "/") || path.utf8.count == prefix.utf8.count { return true }
         let next = path.utf8[path.utf8.index(path.utf8.startIndex, offsetBy: prefix.utf8.count)]
         return next == UInt8(ascii: "/") || next == UInt8(ascii: "?")
     }

@@ -19,8 +19,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
     typealias OutboundOut = HTTPClientRequestPart
 
     weak var delegate: (any UpstreamDelegate)?
-    /// Called when the channel closes while it sits idle in the pool.
-    var onClose: (() -> Void)?
+    /// The pool's list this connection waits in while idle; it leaves the list if it closes there.
+    var idleIn: UpstreamPool.IdleList?
     private var readPaused = false
     private var readPending = false
     private var context: ChannelHandlerContext?
@@ -46,8 +46,10 @@ final class UpstreamHandler: ChannelDuplexHandler {
         let delegate = self.delegate
         self.delegate = nil
         delegate?.upstreamClosed(error: nil)
-        onClose?()
-        onClose = nil
+        if let list = idleIn {
+            idleIn = nil
+            list.connections.removeAll { $0.handler === self }
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -84,13 +86,16 @@ final class UpstreamConnection {
     let channel: any Channel
     let handler: UpstreamHandler
     let upstream: Upstream
+    /// The pool's idle list for `upstream`: released connections go back to it without a lookup.
+    let idleList: UpstreamPool.IdleList
     /// Whether the connection has carried a request before (a stale keep-alive may fail).
     var reused = false
 
-    init(channel: any Channel, handler: UpstreamHandler, upstream: Upstream) {
+    init(channel: any Channel, handler: UpstreamHandler, upstream: Upstream, idleList: UpstreamPool.IdleList) {
         self.channel = channel
         self.handler = handler
         self.upstream = upstream
+        self.idleList = idleList
     }
 
     func write(_ part: HTTPClientRequestPart, flush: Bool) {
@@ -105,8 +110,14 @@ final class UpstreamConnection {
 /// Keep-alive connections to backends, owned by one event loop and only touched on it: no
 /// locks on the hot path.
 final class UpstreamPool {
+    /// The idle connections to one instance, most recently released last. Found by hash once per
+    /// acquire; a connection keeps a reference to its list, so a release needs no lookup.
+    final class IdleList {
+        var connections: [UpstreamConnection] = []
+    }
+
     let loop: any EventLoop
-    private var idle: [Upstream: [UpstreamConnection]] = [:]
+    private var idle: [Upstream: IdleList] = [:]
     private let maxIdlePerUpstream: Int
     private var closed = false
     /// The client context for `https://` upstreams.
@@ -126,12 +137,13 @@ final class UpstreamPool {
     /// An idle connection to `upstream`, or a new one.
     func acquire(_ upstream: Upstream, connectTimeout: TimeAmount, fresh: Bool = false) -> EventLoopFuture<UpstreamConnection> {
         loop.preconditionInEventLoop()
-        while !fresh, var list = idle[upstream], let conn = list.popLast() {
-            idle[upstream] = list
-            conn.handler.onClose = nil
-            if conn.channel.isActive {
-                conn.reused = true
-                return loop.assumeIsolated().makeSucceededFuture(conn)
+        if !fresh, let list = idle[upstream] {
+            while let conn = list.connections.popLast() {
+                conn.handler.idleIn = nil
+                if conn.channel.isActive {
+                    conn.reused = true
+                    return loop.assumeIsolated().makeSucceededFuture(conn)
+                }
             }
         }
         return connect(upstream, timeout: connectTimeout)
@@ -142,26 +154,35 @@ final class UpstreamPool {
         loop.preconditionInEventLoop()
         conn.handler.delegate = nil
         conn.handler.resumeReading()
-        guard !closed, conn.channel.isActive, idle[conn.upstream, default: []].count < maxIdlePerUpstream else {
+        let list = conn.idleList
+        guard !closed, conn.channel.isActive, list.connections.count < maxIdlePerUpstream else {
             conn.channel.close(promise: nil)
             return
         }
-        conn.handler.onClose = { [weak self, weak conn] in
-            guard let self, let conn else { return }
-            self.idle[conn.upstream]?.removeAll { $0 === conn }
-        }
-        idle[conn.upstream, default: []].append(conn)
+        conn.handler.idleIn = list
+        list.connections.append(conn)
+    }
+
+    /// The idle list for `upstream`, made on first use.
+    private func idleList(for upstream: Upstream) -> IdleList {
+        if let list = idle[upstream] { return list }
+        let list = IdleList()
+        idle[upstream] = list
+        return list
     }
 
     /// Closes every idle connection; later releases close their connection.
     func closeAll() {
         closed = true
-        let all = idle.values.flatMap { $0 }
-        idle.removeAll()
-        for conn in all { conn.channel.close(promise: nil) }
+        let all = idle.values.flatMap(\.connections)
+        for list in idle.values { list.connections.removeAll() }
+        for conn in all {
+            conn.handler.idleIn = nil
+            conn.channel.close(promise: nil)
+        }
     }
 
-    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+    var idleCount: Int { idle.values.reduce(0) { $0 + $1.connections.count } }
 
     private func connect(_ upstream: Upstream, timeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
         let tlsContext = upstream.isTLS ? tls.current : nil
@@ -169,6 +190,7 @@ final class UpstreamPool {
             return loop.makeFailedFuture(TLSSetupError("no TLS context for \(upstream)"))
         }
         let logger = self.logger
+        let list = NIOLoopBound(idleList(for: upstream), eventLoop: loop)
         return ClientBootstrap(group: loop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -178,7 +200,9 @@ final class UpstreamPool {
                     if let tlsContext {
                         try UpstreamTLSHandshake.add(to: channel, context: tlsContext, upstream: upstream, logger: logger)
                     }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // No outbound header validator: the request heads are checked where their
+                    // parts enter the gateway (`WireSafety`).
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
                 }
             }
@@ -186,7 +210,7 @@ final class UpstreamPool {
             .flatMap { UpstreamTLSHandshake.connected($0, timeout: timeout) }
             .flatMapThrowing { channel in
                 let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
-                return UpstreamConnection(channel: channel, handler: handler, upstream: upstream)
+                return UpstreamConnection(channel: channel, handler: handler, upstream: upstream, idleList: list.value)
             }
     }
 }

@@ -16,6 +16,9 @@ extension WeChatEndpoints {
             let keyText = reply.sessionKey, let key = Data(base64Encoded: keyText), key.count == 16
         else { throw .apiError }
         let unionID = reply.unionid.flatMap { $0.isEmpty ? nil : $0 }
+        // The identity goes to the backend in a header: a value that could not be written as one
+        // (CR, LF, any control byte) is WeChat answering nonsense, and the login fails.
+        guard WireSafety.isFieldValue(openID), unionID.map(WireSafety.isFieldValue) ?? true else { throw .apiError }
         let identity = SessionIdentity(openID: openID, unionID: unionID, sealedSessionKey: Array(key))
         let newToken: String
         do {

@@ -114,6 +114,7 @@ import Testing
         ("HTTP://PHP.Internal:8080/app/", .http, "php.internal", 8080, "/app"),
         ("http://[::1]:8080/a/b", .http, "::1", 8080, "/a/b"),
         ("http://tomcat:8081/", .http, "tomcat", 8081, ""),
+        ("http://tomcat:8081/~app/a%20b;v=1", .http, "tomcat", 8081, "/~app/a%20b;v=1"),
     ])
     func parses(text: String, scheme: UpstreamURL.Scheme, host: String, port: Int, basePath: String) throws {
         let url = try UpstreamURL(parsing: text)
@@ -133,6 +134,9 @@ import Testing
         ("http://ho st", "an upstream URL cannot contain spaces"),
         ("http://host//x", "the base path contains an empty segment"),
         ("http://host/a,b", "an upstream URL cannot contain ',' (commas separate URLs in a list)"),
+        ("http://host/a\u{1}b", "the base path may hold only URL characters (percent-encode the rest)"),
+        ("http://host/a{b}", "the base path may hold only URL characters (percent-encode the rest)"),
+        ("http://host/caf\u{E9}", "the base path may hold only URL characters (percent-encode the rest)"),
     ])
     func rejects(text: String, message: String) {
         #expect(throws: ConfigValueError(message)) { try UpstreamURL(parsing: text) }

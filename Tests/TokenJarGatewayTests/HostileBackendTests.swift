@@ -124,4 +124,21 @@ struct ForbiddenHeaderBytesTests {
         #expect(!ResponseRewriter.hasForbiddenBytes(HTTPHeaders([("X-A", "a\tb \"c\" é ~\u{7f}"), ("Set-Cookie", "a=1; Path=/")])))
         #expect(!ResponseRewriter.hasForbiddenBytes(HTTPHeaders()))
     }
+
+    @Test("the byte scan finds CR, LF and NUL at any position of short and long text, and nothing else")
+    func byteScan() {
+        for b in UInt8.min...0x7F {
+            for position in 0..<3 {
+                var bytes = Array("abc".utf8)
+                bytes[position] = b
+                let text = String(decoding: bytes, as: UTF8.self)
+                #expect(ResponseRewriter.holdsCRLFOrNUL(text) == (b == 0 || b == 0x0A || b == 0x0D), "byte \(b) at \(position)")
+            }
+        }
+        let long = String(repeating: "v", count: 4096)
+        #expect(!ResponseRewriter.holdsCRLFOrNUL(long))
+        #expect(ResponseRewriter.holdsCRLFOrNUL(long + "\n"))
+        #expect(ResponseRewriter.holdsCRLFOrNUL("\u{0}" + long))
+        #expect(!ResponseRewriter.holdsCRLFOrNUL("caf\u{E9} \u{1F36A}"))
+    }
 }

@@ -61,6 +61,45 @@ struct HotPathTests {
         ])
         #expect(ResponseRewriter.clientHeaders(from: &hop, passSetCookie: true) == ["c=3"])
         #expect(hop.map { $0.name } == ["Set-Cookie", "Content-Type"])
+
+        // Listed names match in any letter case, before or after the Connection field, and may
+        // name Set-Cookie (its values are still applied to the jar); values keep their order.
+        var listed = HTTPHeaders([
+            ("x-early", "1"), ("Server", "nginx"), ("CONNECTION", " X-Early ,x-LATE,, set-COOKIE "),
+            ("Set-Cookie", "d=4"), ("Vary", "a"), ("X-Late", "2"), ("Vary", "b"), ("X-Later", "3"),
+        ])
+        #expect(ResponseRewriter.clientHeaders(from: &listed, passSetCookie: true) == ["d=4"])
+        #expect(listed.map { "\($0.name)=\($0.value)" } == ["Server=nginx", "Vary=a", "Vary=b", "X-Later=3"])
+
+        // Nothing to remove: the block is left as it is.
+        var clean = HTTPHeaders([("Set-Cookie", "e=5"), ("Content-Type", "text/plain")])
+        #expect(ResponseRewriter.clientHeaders(from: &clean, passSetCookie: true) == ["e=5"])
+        #expect(clean.map { $0.name } == ["Set-Cookie", "Content-Type"])
+    }
+
+    @Test("the Host header without its port: names, IPv4, bracketed IPv6, non-ASCII names")
+    func hostWithoutPort() {
+        let cases: [(String, String)] = [
+            ("api.example.com", "api.example.com"), ("api.example.com:8080", "api.example.com"),
+            ("127.0.0.1:80", "127.0.0.1"), ("[::1]:8443", "[::1]"), ("[::1]", "[::1]"), ("[::1", "[::1"),
+            ("", ""), (":81", ""), ("caf\u{E9}.example:81", "caf\u{E9}.example"), ("e\u{301}:1", "e\u{301}"),
+        ]
+        for (header, host) in cases {
+            #expect(ProxyHandler.hostWithoutPort(header) == host[...], "\(header.debugDescription)")
+        }
+    }
+
+    @Test("case folding on both sides matches letters only, at equal lengths")
+    func foldingBothSides() {
+        #expect(ASCIICase.equalFolding("X-Private", "x-PRIVATE"[...]))
+        #expect(!ASCIICase.equalFolding("X-Private", "x-privat"[...]))
+        #expect(!ASCIICase.equalFolding("a-b", "a_b"[...]))
+        // '@' and '`' sit next to the letters; folding must not make them equal to anything else.
+        #expect(!ASCIICase.equalFolding("@", "`"[...]))
+        #expect(!ASCIICase.equalFolding("[", "{"[...]))
+        #expect(ASCIICase.equal("X-Session-Token", "x-session-token"))
+        #expect(!ASCIICase.equal("X-Session-Tokem", "x-session-token"))
+        #expect(!ASCIICase.equal("[", "{"))
     }
 
     private func state(_ jar: CookieJar = CookieJar()) -> SessionState {

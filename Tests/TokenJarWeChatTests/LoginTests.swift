@@ -125,4 +125,28 @@ struct LoginTests {
             #expect(h.backend.requests.last?.headers["X-WX-OpenID"] == ["o-fresh"])
         }
     }
+
+    @Test("an openid or unionid WeChat answers with CR, LF or a control byte: the login fails and nothing reaches the backend",
+          arguments: [
+              (#"o-evil\r\nX-Injected: 1"#, nil),
+              (#"o-evil\u0000"#, nil),
+              ("o-fine", #"u-evil\nX-Injected: 1"#),
+              ("o-fine", #"u-evil\u0001"#),
+          ] as [(String, String?)])
+    func hostileIdentity(_ openID: String, _ unionID: String?) async throws {
+        try await withHarness { h in
+            h.issueCode("code-evil", openID: openID, unionID: unionID)
+            let anonymous = try await h.anonymousSession()
+            let response = try await h.login(code: "code-evil", token: anonymous)
+            #expect(response.status == .badGateway)
+            #expect(response.body.contains("wx_api_error"))
+            #expect(response.headers.first(name: "X-Session-Token") == nil)
+            // The session stays anonymous: no identity, no injected line.
+            #expect(try await h.call("/plain", token: anonymous).status == .ok)
+            let seen = try #require(h.backend.requests.last).headers
+            #expect(seen["X-WX-OpenID"].isEmpty)
+            #expect(seen["X-WX-UnionID"].isEmpty)
+            #expect(seen["X-Injected"].isEmpty)
+        }
+    }
 }

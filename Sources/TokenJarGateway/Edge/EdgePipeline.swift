@@ -41,13 +41,19 @@ struct EdgePipeline: Sendable {
         idle.start()
     }
 
-    /// HTTP/1.1: NIO's server codec with pipelining assistance, then the proxy.
+    /// HTTP/1.1: NIO's server codec with pipelining assistance, then the proxy. NIO's outbound
+    /// header validator is left out: every head the proxy writes is checked where its parts
+    /// enter (`WireSafety`). So is NIO's protocol error handler, a handler hop in both directions
+    /// for every message: the proxy answers a request the parser refuses with the same 400 —
+    /// except in front of the gzip handlers, whose compressor expects a request head for every
+    /// response, so that there NIO's handler stays and answers before them.
     func addHTTP1(to channel: any Channel, pool: UpstreamPool) throws {
         let pipeline = channel.pipeline.syncOperations
+        let gzip = env.routes.routes.contains(where: \.gzip)
         try pipeline.configureHTTPServerPipeline(
-            withPipeliningAssistance: true, withErrorHandling: true,
+            withPipeliningAssistance: true, withErrorHandling: gzip, withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
-        try addProxy(to: pipeline, pool: pool)
+        try addProxy(to: pipeline, pool: pool, gzip: gzip, answersParseErrors: !gzip)
     }
 
     /// HTTP/2: one stream per request, each with its own HTTP/1 view and proxy handler. The
@@ -67,17 +73,19 @@ struct EdgePipeline: Sendable {
             stream.eventLoop.makeCompletedFuture {
                 let pipeline = stream.pipeline.syncOperations
                 try pipeline.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                try edge.addProxy(to: pipeline, pool: pools.value)
+                try edge.addProxy(to: pipeline, pool: pools.value, gzip: edge.env.routes.routes.contains(where: \.gzip))
             }
         }
     }
 
     /// The proxy handler, with the gzip compressor in front when a route asks for it.
-    private func addProxy(to pipeline: ChannelPipeline.SynchronousOperations, pool: UpstreamPool) throws {
-        if env.routes.routes.contains(where: \.gzip) {
+    private func addProxy(
+        to pipeline: ChannelPipeline.SynchronousOperations, pool: UpstreamPool, gzip: Bool, answersParseErrors: Bool = false
+    ) throws {
+        if gzip {
             try ResponseGzip.addHandlers(to: pipeline, env: env)
         }
-        try pipeline.addHandler(ProxyHandler(env: env, pool: pool))
+        try pipeline.addHandler(ProxyHandler(env: env, pool: pool, answersParseErrors: answersParseErrors))
     }
 }
 
