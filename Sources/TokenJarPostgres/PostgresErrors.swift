@@ -14,6 +14,16 @@ enum PostgresErrors {
             return error
         case let error as PSQLError:
             return storeError(error)
+        case let error as PostgresError:
+            // What statements prepared through `PreparedQuery` (the data-plane lanes) fail with.
+            switch error {
+            case .server(let server):
+                return storeError(sqlState: server.fields[.sqlState] ?? "?????", message: server.fields[.message])
+            case .connectionClosed:
+                return .unavailable.with(detail: "connection closed")
+            case .protocol:
+                return .unavailable.with(detail: "protocol error")
+            }
         case let error as PostgresTransactionError:
             // Not thrown by this module's own transactions; kept for completeness.
             if let inner = error.closureError ?? error.beginError ?? error.commitError {

@@ -1,4 +1,5 @@
 import NIOCore
+import PostgresNIO
 import Testing
 import TokenJarStore
 import TokenJarTestSupport
@@ -38,8 +39,34 @@ struct PostgresLaneTests {
                     store.write(SessionWrite(tokenHash: hash(8), changes: [.upsert(cookie("x"))]), on: loop)
                 }.get()
             }
+            // A write the server refuses (a NUL byte in a text value) fails alone there too: the
+            // batch is retried one write at a time, and the lane stays open.
+            let lanesBeforeBatch = store.laneStatements
+            let writes = (0..<30).map { i in
+                SessionWrite(tokenHash: h, changes: [.upsert(cookie(i == 10 ? "bad\u{0}" : "n\(i)"))])
+            }
+            let futures = try await loop.submit { writes.map { store.write($0, on: loop) } }.get()
+            for (i, future) in futures.enumerated() {
+                if i == 10 {
+                    await #expect(throws: StoreError.failed) { try await future.get() }
+                } else {
+                    try await future.get()
+                }
+            }
+            #expect(store.laneStatements > lanesBeforeBatch)
+            #expect(store.batchStatistics.retriedOneByOne >= 1)
+            let names = Set(try await store.load(h, now: 1_000)?.cookies.map(\.name) ?? [])
+            #expect(names.isSuperset(of: (0..<30).filter { $0 != 10 }.map { "n\($0)" }))
+            #expect(!names.contains("bad\u{0}"))
             try await store.shutdown()
         }
+    }
+
+    @Test("a closed connection under a prepared statement is unavailable")
+    func legacyErrorsMap() {
+        // Server errors of prepared statements are covered above (SQLSTATE 22021 is `.failed`).
+        #expect(PostgresErrors.storeError(PostgresError.connectionClosed) == .unavailable)
+        #expect(PostgresErrors.storeError(PostgresError.protocol("x")) == .unavailable)
     }
 
     @Test("a lane whose connection the server ends reconnects by itself; calls meanwhile still answer")
