@@ -20,6 +20,8 @@ public struct StoreConfig: Sendable, Equatable {
     public var allowPlaintext: Bool
     /// Most connections one gateway opens to PostgreSQL.
     public var postgresPoolSize: Int
+    /// PostgreSQL connections per event loop for the requests' loads and writes (0 = pool only).
+    public var postgresLanesPerLoop: Int
     /// How long a request waits for a PostgreSQL connection before it is answered 503.
     public var postgresAcquireTimeout: Duration
     /// How long one PostgreSQL operation may run (also the server's `statement_timeout`).
@@ -32,6 +34,7 @@ public struct StoreConfig: Sendable, Equatable {
         encryptionKeys: String = "",
         allowPlaintext: Bool = false,
         postgresPoolSize: Int = 10,
+        postgresLanesPerLoop: Int = 4,
         postgresAcquireTimeout: Duration = .milliseconds(500),
         postgresStatementTimeout: Duration = .seconds(5)
     ) {
@@ -41,6 +44,7 @@ public struct StoreConfig: Sendable, Equatable {
         self.encryptionKeys = encryptionKeys
         self.allowPlaintext = allowPlaintext
         self.postgresPoolSize = postgresPoolSize
+        self.postgresLanesPerLoop = postgresLanesPerLoop
         self.postgresAcquireTimeout = postgresAcquireTimeout
         self.postgresStatementTimeout = postgresStatementTimeout
     }
@@ -63,6 +67,10 @@ extension StoreConfig {
         .key("postgres_pool_size", .integer(1...1_000), \.postgresPoolSize,
              doc: "Most connections one gateway opens to PostgreSQL; all instances together must stay "
                 + "below the server's `max_connections`."),
+        .key("postgres_lanes_per_loop", .integer(0...64), \.postgresLanesPerLoop,
+             doc: "PostgreSQL connections per event loop that carry the requests' jar loads and group commits "
+                + "(prepared statements, no thread hop), on top of `postgres_pool_size`; `0` sends every "
+                + "statement through the pool."),
         .key("postgres_acquire_timeout", .duration(), \.postgresAcquireTimeout,
              doc: "How long a request waits for a PostgreSQL connection before it gets `503 store_unavailable`."),
         .key("postgres_statement_timeout", .duration(), \.postgresStatementTimeout,

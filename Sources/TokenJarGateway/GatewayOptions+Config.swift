@@ -142,6 +142,7 @@ public enum StoreFactory {
             host: url.host, port: url.port, user: url.user, password: url.password, database: url.database,
             maxConnections: config.postgresPoolSize, acquireTimeout: config.postgresAcquireTimeout,
             statementTimeout: config.postgresStatementTimeout)
+        options.lanesPerLoop = config.postgresLanesPerLoop
         for parameter in url.parameters {
             switch parameter.name.lowercased() {
             case "sslmode":

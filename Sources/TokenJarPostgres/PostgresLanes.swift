@@ -5,10 +5,12 @@ import NIOSSL
 import PostgresNIO
 import TokenJarStore
 
-/// The data plane's own connections: one per gateway event loop, opened on that loop and driven
+/// The data plane's own connections: a few per gateway event loop, opened on that loop and driven
 /// through postgres-nio's EventLoopFuture interface. A jar load or a group commit on a lane costs
 /// no task, no pool lease and no hop between threads: the statement is written and its answer
-/// read on the loop that serves the request.
+/// read on the loop that serves the request. postgres-nio runs one statement at a time per
+/// connection, so each loop has `perLoop` lanes and a statement goes to the ready one with the
+/// fewest statements in flight.
 ///
 /// Statements the data plane runs on every request are prepared once per lane connection
 /// (`prepared`), so the server parses and plans them once, not per request.
@@ -23,15 +25,17 @@ final class PostgresLanes: Sendable {
     private let prepared: [String]
     private let logger: Logger
     private let retryInterval: TimeAmount
-    private let lanes = NIOLockedValueBox<[ObjectIdentifier: Lane]>([:])
+    private let perLoop: Int
+    private let lanes = NIOLockedValueBox<[ObjectIdentifier: [Lane]]>([:])
     private let closed = NIOLockedValueBox(false)
     private let counter = NIOLockedValueBox(0)
 
     /// `configuration` nil turns lanes off (every statement goes to the pool). `prepared` lists
     /// the SQL of the statements each lane prepares when it connects (see `execute`).
-    init(configuration: PostgresConnection.Configuration?, prepared: [String] = [], logger: Logger,
-         retryInterval: TimeAmount = .seconds(1)) {
+    init(configuration: PostgresConnection.Configuration?, prepared: [String] = [], perLoop: Int = 2,
+         logger: Logger, retryInterval: TimeAmount = .seconds(1)) {
         self.configuration = configuration
+        self.perLoop = max(1, perLoop)
         self.prepared = prepared
         self.logger = logger
         self.retryInterval = retryInterval
@@ -68,25 +72,34 @@ final class PostgresLanes: Sendable {
         let all = lanes.withLockedValue { lanes -> [Lane] in
             closed.withLockedValue { $0 = true }
             defer { lanes = [:] }
-            return Array(lanes.values)
+            return lanes.values.flatMap { $0 }
         }
         for lane in all {
             try? await lane.loop.flatSubmit { lane.close() }.get()
         }
     }
 
+    /// On `loop`: its ready lane with the fewest statements in flight, or nil while none is
+    /// ready. Lanes not ready start connecting when it is time.
     private func lane(for loop: any EventLoop) -> Lane? {
         guard let configuration else { return nil }
         let key = ObjectIdentifier(loop)
-        return lanes.withLockedValue { lanes -> Lane? in
-            if let lane = lanes[key] { return lane }
-            guard !closed.withLockedValue({ $0 }) else { return nil }
-            let lane = Lane(
-                loop: loop, configuration: configuration, prepared: prepared, id: lanes.count + 1, logger: logger,
-                retryInterval: retryInterval)
-            lanes[key] = lane
-            return lane
+        let group = lanes.withLockedValue { lanes -> [Lane] in
+            if let group = lanes[key] { return group }
+            guard !closed.withLockedValue({ $0 }) else { return [] }
+            let group = (0..<perLoop).map { index in
+                Lane(loop: loop, configuration: configuration, prepared: prepared,
+                     id: lanes.count * perLoop + index + 1, logger: logger, retryInterval: retryInterval)
+            }
+            lanes[key] = group
+            return group
         }
+        var best: Lane?
+        for lane in group {
+            guard lane.wakeIfNeeded() else { continue }
+            if best == nil || lane.inFlight < best!.inFlight { best = lane }
+        }
+        return best
     }
 }
 
@@ -102,6 +115,7 @@ private final class Lane: Sendable {
 
     let loop: any EventLoop
     private let state: NIOLoopBoundBox<State>
+    private let pending: NIOLoopBoundBox<Int>
     private let configuration: PostgresConnection.Configuration
     private let prepared: [String]
     private let id: Int
@@ -112,12 +126,19 @@ private final class Lane: Sendable {
          logger: Logger, retryInterval: TimeAmount) {
         self.loop = loop
         self.state = NIOLoopBoundBox(.idle, eventLoop: loop)
+        self.pending = NIOLoopBoundBox(0, eventLoop: loop)
         self.configuration = configuration
         self.prepared = prepared
         self.id = id
         self.logger = logger
         self.retryInterval = retryInterval
     }
+
+    /// On the loop: statements sent and not yet answered.
+    var inFlight: Int { pending.value }
+
+    /// On the loop: whether the lane is ready; if not, starts connecting when it is time.
+    func wakeIfNeeded() -> Bool { readyConnection() != nil }
 
     /// On the loop: the statement's rows, or nil while the lane has no connection.
     func query(_ query: PostgresQuery, timeout: TimeAmount) -> EventLoopFuture<[PostgresRow]>? {
@@ -164,6 +185,8 @@ private final class Lane: Sendable {
         _ statement: () -> EventLoopFuture<[PostgresRow]>
     ) -> EventLoopFuture<[PostgresRow]> {
         let promise = loop.makePromise(of: [PostgresRow].self)
+        pending.value += 1
+        promise.futureResult.whenComplete { [pending] _ in pending.value -= 1 }
         let timer = loop.scheduleTask(in: timeout) { [self] in
             // The server's statement_timeout ends the statement; the connection is not reused.
             drop(connection)

@@ -82,13 +82,17 @@ public final class PostgresSessionStore: SessionStore {
             acquire: options.acquireTimeout, total: options.acquireTimeout + options.statementTimeout)
         var laneConfiguration: PostgresConnection.Configuration?
         do {
-            laneConfiguration = try PostgresClientSetup.connectionConfiguration(options)
+            if options.lanesPerLoop > 0 {
+                laneConfiguration = try PostgresClientSetup.connectionConfiguration(options)
+            }
         } catch {
             logger.warning("PostgreSQL data-plane connections off; every statement uses the pool", metadata: [
                 "error": "\(type(of: error))",
             ])
         }
-        let lanes = PostgresLanes(configuration: laneConfiguration, prepared: [PostgresReads.preparedLoad, PostgresBatchStatement.sql], logger: quiet)
+        let lanes = PostgresLanes(
+            configuration: laneConfiguration, prepared: [PostgresReads.preparedLoad, PostgresBatchStatement.sql],
+            perLoop: options.lanesPerLoop, logger: quiet)
         self.lanes = lanes
         let statementLogger = quiet
         let laneTimeout = TimeAmount(limits.total)

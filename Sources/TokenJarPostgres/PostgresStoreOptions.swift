@@ -43,6 +43,8 @@ public struct PostgresStoreOptions: Sendable {
     public var sweepBatch: Int
     /// Most writes one group commit carries.
     public var maxWriteBatch: Int = 256
+    /// Data-plane connections per event loop (`PostgresLanes`); 0 sends every statement to the pool.
+    public var lanesPerLoop: Int = 4
 
     public init(
         host: String = "127.0.0.1", port: Int = 5432, user: String, password: String? = nil,

@@ -62,6 +62,35 @@ struct PostgresLaneTests {
         }
     }
 
+    @Test("with no lanes every statement goes through the pool; with several, concurrent calls all land")
+    func laneCount() async throws {
+        try await withOwnPostgres { server in
+            let database = try await server.createDatabase()
+            for lanes in [0, 3] {
+                var options = postgresOptions(server, database)
+                options.lanesPerLoop = lanes
+                let store = try await PostgresSessionStore.open(options, logger: quietLogger)
+                let h = hash(20 + lanes)
+                try await store.create(session(h, cookies: [cookie("a")]))
+                let loop = testLoops.next()
+                if lanes > 0 {
+                    try await onLaneEventually(store) {
+                        _ = try await loop.flatSubmit { store.load(h, now: 1_000, on: loop) }.get()
+                    }
+                }
+                let writes = try await loop.submit {
+                    (0..<40).map { i in store.write(SessionWrite(tokenHash: h, changes: [.upsert(cookie("c\(i)"))]), on: loop) }
+                }.get()
+                let loads = try await loop.submit { (0..<40).map { _ in store.load(h, now: 1_000, on: loop) } }.get()
+                for write in writes { try await write.get() }
+                for load in loads { #expect(try await load.get()?.cookies.first == cookie("a")) }
+                #expect(try await store.load(h, now: 1_000)?.cookies.count == 41)
+                if lanes == 0 { #expect(store.laneStatements == 0) } else { #expect(store.laneStatements > 40) }
+                try await store.shutdown()
+            }
+        }
+    }
+
     @Test("a closed connection under a prepared statement is unavailable")
     func legacyErrorsMap() {
         // Server errors of prepared statements are covered above (SQLSTATE 22021 is `.failed`).
