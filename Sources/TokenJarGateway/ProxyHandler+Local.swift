@@ -59,6 +59,7 @@ extension ProxyHandler {
         cancelTimer()
         pendingParts.removeAll()
         heldParts.removeAll()
+        heldBytes = 0
         var headers = headers
         headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
         let closing = close || !keepAlive
@@ -102,6 +103,7 @@ extension ProxyHandler {
         upstreamRequestHead = nil
         pendingParts.removeAll(keepingCapacity: true)
         heldParts.removeAll(keepingCapacity: true)
+        heldBytes = 0
         instanceOrder = []
         upstreamStartedAt = nil
         upstreamHeadAt = nil

@@ -13,6 +13,8 @@ extension ProxyHandler: UpstreamDelegate {
             touchDeadline()
             if phase == .committing {
                 heldParts.append(part)
+                heldBytes += buffer.readableBytes
+                if heldBytes > Self.heldBytesLimit { upstream?.handler.pauseReading() }
                 return
             }
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
@@ -102,7 +104,6 @@ extension ProxyHandler: UpstreamDelegate {
         guard let write else { return sendResponseHead(clientHead) }
 
         phase = .committing
-        upstream?.handler.pauseReading()
         let generation = self.generation
         env.sessions.commit(write, on: context.eventLoop).assumeIsolated().whenComplete { result in
             guard generation == self.generation, self.phase == .committing else { return }
@@ -111,6 +112,7 @@ extension ProxyHandler: UpstreamDelegate {
                 self.sendResponseHead(clientHead)
                 let held = self.heldParts
                 self.heldParts.removeAll()
+                self.heldBytes = 0
                 for part in held { self.upstreamRead(part) }
                 if self.truncatedWhileCommitting {
                     self.truncatedWhileCommitting = false
@@ -121,6 +123,7 @@ extension ProxyHandler: UpstreamDelegate {
                 if self.phase == .streaming { self.upstream?.handler.resumeReading() }
             case .failure(let error):
                 self.heldParts.removeAll()
+                self.heldBytes = 0
                 self.env.logger.error("jar write failed", metadata: [
                     "error": "\(error)", "session": "\(write.tokenHash.shortHex)",
                 ])

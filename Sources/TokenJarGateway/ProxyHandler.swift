@@ -65,6 +65,12 @@ final class ProxyHandler: ChannelDuplexHandler {
     var staleRetries = 0
     var responseHeadSent = false
     var heldParts: [HTTPClientResponsePart] = []
+    /// Body bytes in `heldParts`; over `heldBytesLimit` the backend's reads pause.
+    var heldBytes = 0
+    /// How much of a response body is buffered while its jar write commits before the backend
+    /// is read no further. Below it the backend's socket stays registered for reading: pausing
+    /// and resuming would cost two `epoll_ctl` calls per response.
+    static let heldBytesLimit = 64 * 1024
     /// The backend closed mid-body while the jar write was pending: abort once it commits.
     var truncatedWhileCommitting = false
     var responseStatus: UInt = 0

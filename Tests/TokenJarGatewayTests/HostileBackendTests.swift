@@ -49,6 +49,25 @@ struct HostileBackendTests {
         #expect(response.headers.first(name: "x-a") == "a\tb \"c\" é")
     }
 
+    /// The body arriving while the jar write commits is held (the backend's socket stays read)
+    /// up to a bound, then the backend is read no further until the write has committed.
+    @Test("a body larger than the held bound, arriving during a slow jar write, reaches the client whole",
+          arguments: [10_000, 1_000_000])
+    func bodyDuringSlowCommit(size: Int) async throws {
+        let body = String((0..<size).map { _ in "abcdefghij".randomElement()! })
+        let raw = try await RawBackend.start { _ in
+            Array("HTTP/1.1 200 OK\r\nContent-Length: \(size)\r\nSet-Cookie: a=1; Path=/\r\n\r\n\(body)".utf8)
+        }
+        let store = FaultInjectingStore(wrapping: MemorySessionStore(), writeDelay: .milliseconds(300))
+        let gateway = try await RunningGateway.start(routes: [RouteSpec(upstreams: [upstream(raw.port)])], store: store)
+        defer { Task { try? await gateway.stop(); await raw.stop() } }
+        let response = try await TestHTTPClient.request(group: testGroup, port: gateway.port, path: "/")
+        #expect(response.status == .ok)
+        #expect(response.body.utf8.count == size)
+        #expect(response.body == body)
+        #expect(response.headers.first(name: "X-Session-Token") != nil)
+    }
+
     /// A chunked body cut by the backend, with the jar commit instant or slower than the cut.
     @Test("a backend reset mid-body (chunked) aborts the client connection; the jar holds all of the head's cookies or none",
           arguments: [0, 300])
