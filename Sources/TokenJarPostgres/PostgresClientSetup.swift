@@ -35,36 +35,31 @@ enum PostgresClientSetup {
     }
 
     private static func connectionTLS(_ mode: PostgresStoreOptions.TLSMode) throws -> PostgresConnection.Configuration.TLS {
-        switch mode {
-        case .disable:
-            return .disable
-        case .prefer:
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.certificateVerification = .none
-            return .prefer(try NIOSSLContext(configuration: tls))
-        case .require:
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.certificateVerification = .none
-            return .require(try NIOSSLContext(configuration: tls))
-        case .verifyFull:
-            return .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        }
+        guard let (tls, required) = tlsSettings(mode) else { return .disable }
+        let context = try NIOSSLContext(configuration: tls)
+        return required ? .require(context) : .prefer(context)
     }
 
     private static func tls(_ mode: PostgresStoreOptions.TLSMode) -> PostgresClient.Configuration.TLS {
+        guard let (tls, required) = tlsSettings(mode) else { return .disable }
+        return required ? .require(tls) : .prefer(tls)
+    }
+
+    /// What a mode asks of TLS: nil for none; else the client configuration (certificates
+    /// verified only for `verify-full`) and whether a server without TLS is refused.
+    private static func tlsSettings(_ mode: PostgresStoreOptions.TLSMode) -> (TLSConfiguration, required: Bool)? {
+        var tls = TLSConfiguration.makeClientConfiguration()
         switch mode {
         case .disable:
-            return .disable
+            return nil
         case .prefer:
-            var tls = TLSConfiguration.makeClientConfiguration()
             tls.certificateVerification = .none
-            return .prefer(tls)
+            return (tls, false)
         case .require:
-            var tls = TLSConfiguration.makeClientConfiguration()
             tls.certificateVerification = .none
-            return .require(tls)
+            return (tls, true)
         case .verifyFull:
-            return .require(.makeClientConfiguration())
+            return (tls, true)
         }
     }
 }

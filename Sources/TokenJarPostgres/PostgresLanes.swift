@@ -41,20 +41,9 @@ final class PostgresLanes: Sendable {
         self.retryInterval = retryInterval
     }
 
-    /// Runs `query` on the lane of `loop` and collects its rows, failing with `.unavailable`
-    /// after `timeout`. Nil when the lane cannot take it now: the caller uses the pool.
-    /// Must be called on `loop` to use its lane.
-    func query(_ query: PostgresQuery, on loop: any EventLoop, timeout: TimeAmount)
-        -> EventLoopFuture<[PostgresRow]>?
-    {
-        guard configuration != nil, loop.inEventLoop,
-              let rows = lane(for: loop)?.query(query, timeout: timeout) else { return nil }
-        counter.withLockedValue { $0 += 1 }
-        return rows
-    }
-
-    /// Runs the prepared statement `prepared[index]` with `binds` on the lane of `loop`, as
-    /// `query` does; nil when the lane cannot take it now.
+    /// Runs the prepared statement `prepared[index]` with `binds` on a lane of `loop` and
+    /// collects its rows, failing with `.unavailable` after `timeout`. Nil when no lane can take
+    /// it now: the caller uses the pool. Must be called on `loop` to use its lanes.
     func execute(_ index: Int, _ binds: [PostgresData], on loop: any EventLoop, timeout: TimeAmount)
         -> EventLoopFuture<[PostgresRow]>?
     {
@@ -139,14 +128,6 @@ private final class Lane: Sendable {
 
     /// On the loop: whether the lane is ready; if not, starts connecting when it is time.
     func wakeIfNeeded() -> Bool { readyConnection() != nil }
-
-    /// On the loop: the statement's rows, or nil while the lane has no connection.
-    func query(_ query: PostgresQuery, timeout: TimeAmount) -> EventLoopFuture<[PostgresRow]>? {
-        guard let connection = readyConnection() else { return nil }
-        return run(on: connection, timeout: timeout) {
-            connection.query(query, logger: self.logger).map(\.rows)
-        }
-    }
 
     /// On the loop: the rows of prepared statement `index`, or nil while the lane has no connection.
     func execute(_ index: Int, _ binds: [PostgresData], timeout: TimeAmount) -> EventLoopFuture<[PostgresRow]>? {
