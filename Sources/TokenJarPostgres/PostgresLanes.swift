@@ -18,7 +18,7 @@ import TokenJarStore
 /// A lane that cannot take a statement (not connected yet, reconnecting, or called off its loop)
 /// says so, and the caller runs the statement on the pool instead, under the pool's deadlines.
 /// A lane whose connection fails or closes is dropped and reconnected in the background, at most
-/// once per `retryInterval`, so a database that is away costs one connection attempt per loop
+/// once per `retryInterval`, so a database that is away costs one connection attempt per lane
 /// and second, not one per request.
 final class PostgresLanes: Sendable {
     private let configuration: PostgresConnection.Configuration?
@@ -92,7 +92,7 @@ final class PostgresLanes: Sendable {
     }
 }
 
-/// One event loop's connection, with its state confined to that loop.
+/// One connection of an event loop, with its state confined to that loop.
 private final class Lane: Sendable {
     private enum State {
         case idle
@@ -131,10 +131,7 @@ private final class Lane: Sendable {
 
     /// On the loop: the rows of prepared statement `index`, or nil while the lane has no connection.
     func execute(_ index: Int, _ binds: [PostgresData], timeout: TimeAmount) -> EventLoopFuture<[PostgresRow]>? {
-        guard case .ready(let connection, let statements) = state.value else {
-            _ = readyConnection()
-            return nil
-        }
+        guard case .ready(let connection, let statements) = state.value else { return nil }
         return run(on: connection, timeout: timeout) { statements[index].execute(binds) }
     }
 
