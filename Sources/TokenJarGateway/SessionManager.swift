@@ -218,7 +218,7 @@ final class SessionManager: Sendable {
         for cookie in changes.upserted {
             out.append(.upsert(CookieRecord(
                 name: cookie.name, domain: cookie.domain, path: cookie.path,
-                expiresAt: cookie.expiry?.unixSeconds,
+                expiresAt: cookie.expiry.map { CookieRecord.sweepTime(expiry: $0.unixSeconds) },
                 payload: CookieCodec.encode(cookie))))
         }
         return out

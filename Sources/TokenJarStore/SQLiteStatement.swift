@@ -128,7 +128,11 @@ final class SQLiteStatement {
 
     /// Runs a statement that returns no rows; returns the number of rows it changed.
     @discardableResult
-    func run(_ values: SQLiteValue...) throws -> Int {
+    func run(_ values: SQLiteValue...) throws -> Int { try run(values) }
+
+    /// Runs a statement that returns no rows; returns the number of rows it changed.
+    @discardableResult
+    func run(_ values: [SQLiteValue]) throws -> Int {
         defer { reset() }
         try bind(values)
         while try step() {}

@@ -7,7 +7,7 @@ final class SQLiteWriteContext {
     /// Every statement of the writer, prepared once when the context is made.
     enum Statement: Int, CaseIterable {
         case begin, commit, savepoint, release, rollbackToSavepoint
-        case exists, insertSession, touch, upsertCookie, deleteCookie, setIdentity, copyCookies
+        case exists, insertSession, touch, updatePayload, upsertCookie, deleteCookie, setIdentity, copyCookies
         case setSharedValue, deleteSession, deleteByOpenID, sweepSessions, idleAnonymous, sweepCookies
 
         var sql: String {
@@ -27,6 +27,11 @@ final class SQLiteWriteContext {
                 """
                 UPDATE sessions SET last_seen_at = max(last_seen_at, ?2), expires_at = max(expires_at, ?3)
                 WHERE token_hash = ?1
+                """
+            case .updatePayload:
+                """
+                UPDATE cookies SET payload = ?6
+                WHERE token_hash = ?1 AND name = ?2 AND domain = ?3 AND path = ?4 AND expires_at IS ?5
                 """
             case .upsertCookie:
                 """
@@ -117,14 +122,20 @@ final class SQLiteWriteContext {
             key, .int(record.createdAt), .int(record.lastSeenAt), .int(record.expiresAt),
             .text(record.identity?.openID), .text(record.identity?.unionID), .blob(record.identity?.sealedSessionKey))
         guard inserted == 1 else { return false }
-        for cookie in record.cookies { try upsert(cookie, key) }
+        for cookie in record.cookies { try upsert(cookie, key, isNew: true) }
         return true
     }
 
-    private func upsert(_ cookie: CookieRecord, _ key: SQLiteValue) throws {
-        try statement(.upsertCookie).run(
+    /// Stores a cookie. A cookie replaced with the same expiry (a rotated session id, say)
+    /// changes its payload alone: that UPDATE leaves the `cookies_expires_at` index as it is,
+    /// where the upsert's DO UPDATE would rewrite the index entry, a second page in the commit.
+    private func upsert(_ cookie: CookieRecord, _ key: SQLiteValue, isNew: Bool = false) throws {
+        let args: [SQLiteValue] = [
             key, .text(cookie.name), .text(cookie.domain), .text(cookie.path), .int(cookie.expiresAt),
-            .blob(cookie.payload))
+            .blob(cookie.payload),
+        ]
+        if !isNew, try statement(.updatePayload).run(args) == 1 { return }
+        try statement(.upsertCookie).run(args)
     }
 
     /// Applies a write. Whether the session exists is learnt without a query of its own where
@@ -134,11 +145,13 @@ final class SQLiteWriteContext {
     /// write of deletes alone asks.
     func apply(_ write: SessionWrite) throws {
         let key = SQLiteValue.blob(write.tokenHash.bytes)
+        var fresh = false
         if let create = write.create {
             guard create.tokenHash == write.tokenHash else {
                 throw StoreError.invalidArgument.with(detail: "create names another session than its write")
             }
-            _ = try insert(create)
+            // A session inserted just now without cookies has none to replace.
+            fresh = try insert(create) && create.cookies.isEmpty
             if let touch = write.touch {
                 try statement(.touch).run(key, .int(touch.lastSeenAt), .int(touch.expiresAt))
             }
@@ -151,7 +164,7 @@ final class SQLiteWriteContext {
         for change in write.changes {
             switch change {
             case .upsert(let cookie):
-                try upsert(cookie, key)
+                try upsert(cookie, key, isNew: fresh)
             case .delete(let k):
                 try statement(.deleteCookie).run(key, .text(k.name), .text(k.domain), .text(k.path))
             }

@@ -57,7 +57,11 @@ public struct CookieRecord: Hashable, Sendable {
     public var name: String
     public var domain: String
     public var path: String
-    /// Unix seconds after which the cookie is gone; nil for a session cookie.
+    /// Unix seconds from which a sweep may delete the row: at or after the cookie's expiry;
+    /// nil for a session cookie. The exact expiry travels in the payload. The gateway stores
+    /// `sweepTime(expiry:)`, so a cookie whose expiry moves by seconds only (the 400-day cap
+    /// of RFC 6265bis moves with every response) keeps its index entry and the store rewrites
+    /// the payload alone.
     public var expiresAt: Int64?
     public var payload: [UInt8]
 
@@ -70,6 +74,14 @@ public struct CookieRecord: Hashable, Sendable {
     }
 
     public var key: CookieRecordKey { CookieRecordKey(name: name, domain: domain, path: path) }
+
+    /// The whole hour at or after `expiry` (Unix seconds): when a sweep may delete a cookie.
+    public static func sweepTime(expiry: Int64) -> Int64 {
+        let hour: Int64 = 3600
+        guard expiry < Int64.max - hour else { return Int64.max }
+        let rounded = expiry - expiry % hour  // toward zero
+        return rounded >= expiry ? rounded : rounded + hour
+    }
 }
 
 /// The identity of a stored cookie: RFC 6265bis replaces a cookie by (name, domain, path).

@@ -130,3 +130,32 @@ struct HotPathTests {
         #expect(cache.count <= 64)
     }
 }
+
+@Suite("Jar changes as store writes")
+struct StoreChangesTests {
+    @Test("a rotated cookie under the 400-day cap keeps its sweep time; the payload carries the exact expiry")
+    func rotatedCookieKeepsSweepTime() throws {
+        var jar = CookieJar()
+        let url = try #require(CookieURL(string: "http://example.com/"))
+        let base: Int64 = 1_800_000_000 - 1_800_000_000 % 3_600
+        let field = "sid=%@; Expires=Fri, 31 Dec 2100 23:59:59 GMT; Path=/"
+        var sweepTimes = Set<Int64>()
+        for (i, second) in [Int64(1), 2, 600, 3_599].enumerated() {
+            let now = CookieTime(unixSeconds: base + second)
+            let changes = jar.receive(setCookie: field.replacingOccurrences(of: "%@", with: "v\(i)"), from: url, now: now)
+            let writes = SessionManager.storeChanges(changes)
+            #expect(writes.count == 1)
+            guard case .upsert(let record) = writes.first else { Issue.record("not an upsert"); continue }
+            let stored = try CookieCodec.decode(record.payload)
+            let expiry = try #require(stored.expiry?.unixSeconds)
+            #expect(expiry == base + second + 400 * 86_400)
+            #expect(record.expiresAt.map { $0 >= expiry && $0 - expiry < 3_600 } == true)
+            sweepTimes.insert(record.expiresAt!)
+        }
+        #expect(sweepTimes.count == 1)
+        // A session cookie has no sweep time.
+        let session = SessionManager.storeChanges(jar.receive(setCookie: "pref=dark", from: url, now: CookieTime(unixSeconds: base)))
+        guard case .upsert(let record) = session.first else { Issue.record("not an upsert"); return }
+        #expect(record.expiresAt == nil)
+    }
+}

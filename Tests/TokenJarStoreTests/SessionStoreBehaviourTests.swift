@@ -57,6 +57,50 @@ struct SessionStoreBehaviourTests {
         }
     }
 
+    @Test("a cookie's sweep time is the whole hour at or after its expiry")
+    func sweepTime() {
+        #expect(CookieRecord.sweepTime(expiry: 7_200) == 7_200)
+        #expect(CookieRecord.sweepTime(expiry: 7_201) == 10_800)
+        #expect(CookieRecord.sweepTime(expiry: 10_799) == 10_800)
+        #expect(CookieRecord.sweepTime(expiry: 0) == 0)
+        #expect(CookieRecord.sweepTime(expiry: -1) == 0)
+        #expect(CookieRecord.sweepTime(expiry: -3_601) == -3_600)
+        #expect(CookieRecord.sweepTime(expiry: Int64.max - 10) == Int64.max)
+        // Expiries that move by seconds within an hour (the 400-day cap) share one sweep time.
+        let now: Int64 = 1_800_000_000 - 1_800_000_000 % 3_600
+        let cap: Int64 = 400 * 86_400
+        #expect(Set((0..<3_600).map { CookieRecord.sweepTime(expiry: now + 1 + $0 + cap) }).count == 1)
+    }
+
+    @Test("a cookie replaced with the same expiry or another keeps its newest payload and expiry", arguments: StoreKind.allCases)
+    func replaceWithSameAndOtherExpiry(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let h = hash(1)
+            try await store.create(session(h, lifetime: 5_000, cookies: [cookie("a", "1", expiresAt: 1_500), cookie("b")]))
+            // Same expiry: the payload alone changes.
+            try await store.apply(SessionWrite(tokenHash: h, changes: [.upsert(cookie("a", "2", expiresAt: 1_500))]))
+            #expect(try await store.load(h, now: 1_100)?.cookies == [cookie("a", "2", expiresAt: 1_500), cookie("b")])
+            // A later expiry: the cookie outlives the old one and no sweep takes it early.
+            try await store.apply(SessionWrite(tokenHash: h, changes: [.upsert(cookie("a", "3", expiresAt: 2_500))]))
+            #expect(try await store.sweep(now: 1_600) == 0)
+            #expect(try await store.load(h, now: 1_600)?.cookies == [cookie("a", "3", expiresAt: 2_500), cookie("b")])
+            // An earlier one: the cookie is gone after it, and a sweep takes its row.
+            try await store.apply(SessionWrite(tokenHash: h, changes: [.upsert(cookie("a", "4", expiresAt: 1_700))]))
+            #expect(try await store.load(h, now: 1_701)?.cookies == [cookie("b")])
+            _ = try await store.sweep(now: 1_701)
+            #expect(try await store.stats() == StoreStats(sessions: 1, loggedIn: 0, cookies: 1))
+            // A session cookie (no expiry) replaced by another, then by one with an expiry.
+            try await store.apply(SessionWrite(tokenHash: h, changes: [.upsert(cookie("b", "2"))]))
+            try await store.apply(SessionWrite(tokenHash: h, changes: [.upsert(cookie("b", "3", expiresAt: 1_800))]))
+            #expect(try await store.load(h, now: 1_750)?.cookies == [cookie("b", "3", expiresAt: 1_800)])
+            // A write to a gone session still fails, whether or not the cookie existed there.
+            try await store.delete(h, on: store.loop).get()
+            await #expect(throws: StoreError.sessionNotFound) {
+                try await store.apply(SessionWrite(tokenHash: h, changes: [.upsert(cookie("b", "4", expiresAt: 1_800))]))
+            }
+        }
+    }
+
     @Test("delete removes the session and its cookies", arguments: StoreKind.allCases)
     func deleteSession(kind: StoreKind) async throws {
         try await withStore(kind) { store in
