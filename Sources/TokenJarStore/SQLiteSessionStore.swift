@@ -94,21 +94,21 @@ public final class SQLiteSessionStore: SessionStore {
             return shutDown.withLockedValue { $0 }
                 ? eventLoop.makeFailedFuture(StoreError.closed) : eventLoop.makeSucceededVoidFuture()
         }
-        return writer.submit(on: eventLoop) { try $0.apply(write) }
+        return writer.submitGrouped(on: eventLoop) { try $0.apply(write) }
     }
 
     public func delete(_ tokenHash: TokenHash, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        writer.submit(on: eventLoop) { try $0.delete(tokenHash) }
+        writer.submitGrouped(on: eventLoop) { try $0.delete(tokenHash) }
     }
 
     public func setIdentity(_ tokenHash: TokenHash, _ identity: SessionIdentity?, on eventLoop: any EventLoop)
         -> EventLoopFuture<Void>
     {
-        writer.submit(on: eventLoop) { try $0.setIdentity(tokenHash, identity) }
+        writer.submitGrouped(on: eventLoop) { try $0.setIdentity(tokenHash, identity) }
     }
 
     public func rotate(from old: TokenHash, to new: SessionRecord, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        writer.submit(on: eventLoop) { try $0.rotate(from: old, to: new) }
+        writer.submitGrouped(on: eventLoop) { try $0.rotate(from: old, to: new) }
     }
 
     // MARK: Maintenance and admin

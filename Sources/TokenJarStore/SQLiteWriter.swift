@@ -103,6 +103,32 @@ final class SQLiteWriter: SQLiteJobSubmitting {
         }
     }
 
+    /// Queues a job from an event loop; the future completes on that loop once the job's
+    /// transaction has committed. Called on the loop itself, the writer thread is woken once at
+    /// the end of the loop's tick rather than for each job, so the writes of one tick commit
+    /// together (one `fsync`, one thread switch) and the loop is not interrupted mid-tick.
+    func submitGrouped<R: Sendable>(
+        on eventLoop: any EventLoop, _ body: @escaping @Sendable (SQLiteWriteContext) throws -> R
+    ) -> EventLoopFuture<R> {
+        let promise = eventLoop.makePromise(of: R.self)
+        let job = TypedWriterJob(body: body) { promise.completeWith($0) }
+        guard eventLoop.inEventLoop else {
+            if !queue.push(job) { promise.fail(StoreError.closed) }
+            return promise.futureResult
+        }
+        let producer = ObjectIdentifier(eventLoop)
+        switch queue.push(job, wakeLaterFor: producer) {
+        case .closed:
+            promise.fail(StoreError.closed)
+        case .queued:
+            break
+        case .wakeLater:
+            let queue = self.queue
+            eventLoop.execute { queue.wake(for: producer) }
+        }
+        return promise.futureResult
+    }
+
     /// Refuses new jobs, lets the thread finish the queued ones and close its connection.
     func shutdown() async {
         queue.close()

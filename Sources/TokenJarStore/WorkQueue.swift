@@ -4,33 +4,70 @@ import NIOCore
 
 /// A FIFO of jobs for dedicated threads: producers push without blocking (beyond a short lock),
 /// consumers block on a condition variable until there is work or the queue is closed.
+///
+/// A producer on an event loop may defer the wake-up to the end of the loop's tick
+/// (`push(_:wakeLaterFor:)`): the jobs of one tick then reach a sleeping consumer together,
+/// instead of the first one waking it to run alone. A consumer that comes back for more takes
+/// whatever is queued, woken or not.
 final class WorkQueue<Job: Sendable>: @unchecked Sendable {
-    // Condition value 1: there are jobs, or the queue is closed. `jobs` and `closed` are guarded
-    // by the condition lock.
-    private let condition = ConditionLock(value: 0)
+    /// Guards `jobs`, `closed` and `wakesPending`.
+    private let condition = NSCondition()
     private var jobs = CircularBuffer<Job>()
     private var closed = false
+    /// Producers (event loops) that queued jobs without waking a consumer and will call
+    /// `wake(for:)`.
+    private var wakesPending: [ObjectIdentifier] = []
 
-    /// Appends a job; false when the queue is closed (the job was not taken).
+    /// Appends a job and wakes a consumer; false when the queue is closed (the job was not taken).
     func push(_ job: Job) -> Bool {
         condition.lock()
-        guard !closed else {
-            condition.unlock()
-            return false
-        }
+        defer { condition.unlock() }
+        guard !closed else { return false }
         jobs.append(job)
-        condition.unlock(withValue: 1)
+        condition.signal()
         return true
+    }
+
+    enum DeferredPush {
+        /// The queue is closed: the job was not taken.
+        case closed
+        /// Queued; a wake-up for this producer is pending already.
+        case queued
+        /// Queued; the producer must call `wake(for:)` once its current work is done.
+        case wakeLater
+    }
+
+    /// Appends a job without waking a consumer. The first such job of `producer` asks it to
+    /// call `wake(for:)` later; until then the job waits for a consumer that comes back by itself.
+    func push(_ job: Job, wakeLaterFor producer: ObjectIdentifier) -> DeferredPush {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closed else { return .closed }
+        jobs.append(job)
+        if wakesPending.contains(producer) { return .queued }
+        wakesPending.append(producer)
+        return .wakeLater
+    }
+
+    /// The wake-up a `.wakeLater` push asked for.
+    func wake(for producer: ObjectIdentifier) {
+        condition.lock()
+        defer { condition.unlock() }
+        if let i = wakesPending.firstIndex(of: producer) { wakesPending.remove(at: i) }
+        if !jobs.isEmpty { condition.signal() }
     }
 
     /// Waits for work and takes up to `max` jobs. An empty result means the queue is closed and
     /// drained: the consumer should stop.
     func pop(max: Int) -> [Job] {
-        condition.lock(whenValue: 1)
+        condition.lock()
+        defer { condition.unlock() }
+        while jobs.isEmpty && !closed { condition.wait() }
         var batch: [Job] = []
         batch.reserveCapacity(min(max, jobs.count))
         while batch.count < max, let job = jobs.popFirst() { batch.append(job) }
-        condition.unlock(withValue: jobs.isEmpty && !closed ? 0 : 1)
+        // Another consumer takes what this one left.
+        if !jobs.isEmpty { condition.signal() }
         return batch
     }
 
@@ -39,9 +76,10 @@ final class WorkQueue<Job: Sendable>: @unchecked Sendable {
     @discardableResult
     func close() -> Bool {
         condition.lock()
+        defer { condition.unlock() }
         let wasOpen = !closed
         closed = true
-        condition.unlock(withValue: 1)
+        condition.broadcast()
         return wasOpen
     }
 

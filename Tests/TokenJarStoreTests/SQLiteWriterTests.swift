@@ -117,4 +117,58 @@ struct SQLiteWriterTests {
         #expect(loaded.lastSeenAt == 1_100 && loaded.expiresAt == 2_100)
         try await store.shutdown()
     }
+
+    @Test("writes submitted during one event-loop tick commit in one transaction, woken once")
+    func oneTickOneTransaction() async throws {
+        defer { cleanup() }
+        let store = try SQLiteSessionStore(path: path)
+        let h = hash(1)
+        try await store.create(session(h))
+        let loop = testLoops.next()
+        let before = store.writerStatistics
+        // The writer sleeps; 30 writes queued from inside one task of the loop reach it together.
+        let writes = try await loop.submit {
+            (0..<30).map { i in
+                store.write(SessionWrite(tokenHash: h, changes: [.upsert(cookie("c\(i)"))]), on: loop)
+            }
+        }.get()
+        for write in writes { try await write.get() }
+        let after = store.writerStatistics
+        #expect(after.transactions - before.transactions == 1)
+        #expect(after.jobs - before.jobs == 30)
+        #expect(try await store.stats().cookies == 30)
+
+        // Ticks apart, each tick's writes commit once more; nothing waits for a later tick.
+        for round in 0..<3 {
+            let one = try await loop.submit {
+                store.write(SessionWrite(tokenHash: h, changes: [.upsert(cookie("r\(round)"))]), on: loop)
+            }.get()
+            try await one.get()
+        }
+        #expect(store.writerStatistics.transactions - after.transactions == 3)
+        // Off the loop, a write wakes the writer itself.
+        try await store.write(SessionWrite(tokenHash: h, changes: [.upsert(cookie("off"))]), on: loop).get()
+        #expect(try await store.stats().cookies == 34)
+        try await store.shutdown()
+    }
+
+    @Test("jobs queued without a wake-up are still committed at shutdown")
+    func deferredJobsAtShutdown() async throws {
+        defer { cleanup() }
+        let store = try SQLiteSessionStore(path: path)
+        let h = hash(1)
+        try await store.create(session(h))
+        let loop = testLoops.next()
+        // Shut down from inside the tick that queued the write, before the tick's wake-up runs.
+        let write = try await loop.submit { () -> EventLoopFuture<Void> in
+            let write = store.write(SessionWrite(tokenHash: h, changes: [.upsert(cookie("late"))]), on: loop)
+            #expect(store.writer.queued == 1)
+            return write
+        }.get()
+        try await store.shutdown()
+        try await write.get()
+        let reopened = try SQLiteSessionStore(path: path)
+        #expect(try await reopened.load(h, now: 1_000)?.cookies.map(\.name) == ["late"])
+        try await reopened.shutdown()
+    }
 }
