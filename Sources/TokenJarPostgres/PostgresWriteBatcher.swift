@@ -18,7 +18,8 @@ struct PostgresBatchStatistics: Hashable, Sendable {
 
 /// Group commit for the data plane's usual write (cookie upserts of a known session).
 ///
-/// One batch runs at a time. Writes handed in while it runs queue up, and the next batch takes
+/// One batch runs at a time. An idle batcher starts at the end of the event-loop tick that handed
+/// in its first write. Writes handed in while a batch runs queue up, and the next batch takes
 /// them all (up to `maxBatch`) into ONE statement (`PostgresBatchStatement`), which is its own
 /// transaction: one round trip and one commit serve every write of the batch, and each write's
 /// future completes only after that commit. A batch of one runs the one-write statement.
@@ -62,7 +63,16 @@ final class PostgresWriteBatcher: Sendable {
             state.running = true
             return true
         }
-        if start { drain() }
+        guard start else { return }
+        // Handed in on its loop, the first write of an idle batcher starts the batch at the end
+        // of the loop's tick (NIO runs `execute`d tasks after the tick's I/O events), so the
+        // other writes of that tick join it instead of waiting for the next round trip.
+        let loop = promise.futureResult.eventLoop
+        if loop.inEventLoop {
+            loop.execute { self.drain() }
+        } else {
+            drain()
+        }
     }
 
     /// Takes the next batch and commits it on the event loop of its first write; repeats until

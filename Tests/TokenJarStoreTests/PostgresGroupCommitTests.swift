@@ -47,6 +47,25 @@ struct PostgresGroupCommitTests {
         }
     }
 
+    @Test("the writes of one event-loop tick go to an idle batcher as one statement")
+    func oneTickOneStatement() async throws {
+        try await withDatabase { server, database in
+            let store = try await PostgresSessionStore.open(postgresOptions(server, database), logger: quietLogger)
+            let tokens = (0..<10).map { hash($0) }
+            for token in tokens { try await store.create(session(token)) }
+            let before = store.batchStatistics
+            let outcomes = try await submitTogether(store, (0..<40).map { i in
+                SessionWrite(tokenHash: tokens[i % 10], changes: [.upsert(cookie("c\(i)"))])
+            })
+            #expect(outcomes.allSatisfy { $0 == .success })
+            let after = store.batchStatistics
+            #expect(after.commits - before.commits == 1)
+            #expect(after.writes - before.writes == 40)
+            #expect(try await store.stats().cookies == 40)
+            try await store.shutdown()
+        }
+    }
+
     @Test("a write of a gone session fails alone; the rest of its batch commits")
     func goneSessionFailsAlone() async throws {
         try await withDatabase { server, database in
