@@ -86,7 +86,7 @@ public final class SQLiteSessionStore: SessionStore {
     // MARK: Data plane
 
     public func load(_ tokenHash: TokenHash, now: Int64, on eventLoop: any EventLoop) -> EventLoopFuture<SessionRecord?> {
-        readers.submit(on: eventLoop) { try $0.load(tokenHash, now: now) }
+        readers.submitGrouped(on: eventLoop) { try $0.load(tokenHash, now: now) }
     }
 
     public func write(_ write: SessionWrite, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {

@@ -112,20 +112,7 @@ final class SQLiteWriter: SQLiteJobSubmitting {
     ) -> EventLoopFuture<R> {
         let promise = eventLoop.makePromise(of: R.self)
         let job = TypedWriterJob(body: body) { promise.completeWith($0) }
-        guard eventLoop.inEventLoop else {
-            if !queue.push(job) { promise.fail(StoreError.closed) }
-            return promise.futureResult
-        }
-        let producer = ObjectIdentifier(eventLoop)
-        switch queue.push(job, wakeLaterFor: producer) {
-        case .closed:
-            promise.fail(StoreError.closed)
-        case .queued:
-            break
-        case .wakeLater:
-            let queue = self.queue
-            eventLoop.execute { queue.wake(for: producer) }
-        }
+        if !queue.push(job, groupedOn: eventLoop) { promise.fail(StoreError.closed) }
         return promise.futureResult
     }
 

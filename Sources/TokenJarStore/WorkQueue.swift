@@ -57,6 +57,23 @@ final class WorkQueue<Job: Sendable>: @unchecked Sendable {
         if !jobs.isEmpty { condition.signal() }
     }
 
+    /// Appends a job handed in by `eventLoop`. On the loop itself the consumer is woken once,
+    /// by a task the loop runs after its tick's I/O events, for all the jobs of that tick; off
+    /// the loop it is woken at once. False when the queue is closed (the job was not taken).
+    func push(_ job: Job, groupedOn eventLoop: any EventLoop) -> Bool {
+        guard eventLoop.inEventLoop else { return push(job) }
+        let producer = ObjectIdentifier(eventLoop)
+        switch push(job, wakeLaterFor: producer) {
+        case .closed:
+            return false
+        case .queued:
+            return true
+        case .wakeLater:
+            eventLoop.execute { self.wake(for: producer) }
+            return true
+        }
+    }
+
     /// Waits for work and takes up to `max` jobs. An empty result means the queue is closed and
     /// drained: the consumer should stop.
     func pop(max: Int) -> [Job] {

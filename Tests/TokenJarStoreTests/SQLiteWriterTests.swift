@@ -118,7 +118,7 @@ struct SQLiteWriterTests {
         try await store.shutdown()
     }
 
-    @Test("writes submitted during one event-loop tick commit in one transaction, woken once")
+    @Test("writes submitted during one event-loop tick commit in one transaction, woken once; reads of a tick all answer")
     func oneTickOneTransaction() async throws {
         defer { cleanup() }
         let store = try SQLiteSessionStore(path: path)
@@ -146,6 +146,11 @@ struct SQLiteWriterTests {
             try await one.get()
         }
         #expect(store.writerStatistics.transactions - after.transactions == 3)
+        // Reads of one tick are woken together too, and each gets its answer.
+        let loads = try await loop.submit {
+            (0..<10).map { _ in store.load(h, now: 1_000, on: loop) }
+        }.get()
+        for load in loads { #expect(try await load.get()?.cookies.count == 33) }
         // Off the loop, a write wakes the writer itself.
         try await store.write(SessionWrite(tokenHash: h, changes: [.upsert(cookie("off"))]), on: loop).get()
         #expect(try await store.stats().cookies == 34)
