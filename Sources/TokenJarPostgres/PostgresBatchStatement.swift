@@ -37,18 +37,9 @@ struct PostgresBatchStatement {
 
     /// The binds of `sql` prepared (`PostgresLanes`): the same eight arrays.
     var preparedBinds: [PostgresData] {
-        func array<T>(_ values: [T], _ type: PostgresDataType, _ cell: (T) -> PostgresData) -> PostgresData {
-            PostgresData(array: values.map(cell), elementType: type)
-        }
-        return [
-            array(tokens, .bytea) { PostgresData(bytes: $0.readableBytesView) },
-            array(names, .text) { PostgresData(string: $0) },
-            array(domains, .text) { PostgresData(string: $0) },
-            array(paths, .text) { PostgresData(string: $0) },
-            array(expiries, .int8) { PostgresData(int64: $0) },
-            array(hasExpiry, .bool) { PostgresData(bool: $0) },
-            array(payloads, .bytea) { PostgresData(bytes: $0.readableBytesView) },
-            array(sessions, .bytea) { PostgresData(bytes: $0.readableBytesView) },
+        [
+            WireArray.bytea(tokens), WireArray.text(names), WireArray.text(domains), WireArray.text(paths),
+            WireArray.int8(expiries), WireArray.bool(hasExpiry), WireArray.bytea(payloads), WireArray.bytea(sessions),
         ]
     }
 

@@ -6,12 +6,6 @@ import TokenJarStore
 /// The store's reads. Each is one statement, so it sees one committed state: a session and its
 /// cookies come from one join, never from two snapshots.
 enum PostgresReads {
-    /// One row of a session joined with one of its cookies (or with none).
-    private typealias Row = (
-        ByteBuffer, Int64, Int64, Int64, String?, String?, ByteBuffer?,
-        String?, String?, String?, Int64?, ByteBuffer?
-    )
-
     private static let columns = """
         s.token_hash, s.created_at, s.last_seen_at, s.expires_at, s.openid, s.unionid, s.session_key,
         c.name, c.domain, c.path, c.expires_at, c.payload
@@ -111,52 +105,45 @@ enum PostgresReads {
         return try sessions(from: all)
     }
 
-    /// One row of `columns`. postgres-nio asks for every result column in binary, but the rows of
-    /// a statement prepared through `PreparedQuery` carry the text format that describing the
-    /// statement reported: each cell is read as the binary it is.
-    private static func decode(_ row: PostgresRow) throws -> Row {
-        var cells = row.makeIterator()
-        func next<T: PostgresDecodable>(_: T.Type) throws -> T {
-            guard var cell = cells.next() else {
-                throw StoreError.corrupt.with(detail: "a stored row has too few columns")
-            }
-            cell.format = .binary
-            return try cell.decode(T.self)
-        }
-        return (
-            try next(ByteBuffer.self), try next(Int64.self), try next(Int64.self), try next(Int64.self),
-            try next(String?.self), try next(String?.self), try next(ByteBuffer?.self),
-            try next(String?.self), try next(String?.self), try next(String?.self), try next(Int64?.self),
-            try next(ByteBuffer?.self)
-        )
-    }
-
     /// The first column of a row, as bytes (read as binary, as `decode` explains).
     static func firstBytes(_ row: PostgresRow) throws -> ByteBuffer {
-        guard var cell = row.first else { throw StoreError.corrupt.with(detail: "a stored row has no column") }
-        cell.format = .binary
-        return try cell.decode(ByteBuffer.self)
+        guard let cell = row.first else { throw StoreError.corrupt.with(detail: "a stored row has no column") }
+        return try StoredCell(cell).bytes()
     }
 
     /// Folds the rows of `loadQuery` (or any query of `columns`, ordered by session) into
-    /// sessions with their cookies.
+    /// sessions with their cookies. postgres-nio asks for every result column in binary, but the
+    /// rows of a statement prepared through `PreparedQuery` carry the text format that describing
+    /// the statement reported: each cell is read as the binary it is (`StoredCell`), straight
+    /// into the records.
     static func sessions(from rows: [PostgresRow]) throws -> [SessionRecord] {
         var sessions: [SessionRecord] = []
-        for encoded in rows {
-            let row = try decode(encoded)
-            guard let hash = TokenHash(bytes: row.0.readableBytesView) else {
+        for row in rows {
+            var cells = row.makeIterator()
+            func next() throws -> StoredCell {
+                guard let cell = cells.next() else {
+                    throw StoreError.corrupt.with(detail: "a stored row has too few columns")
+                }
+                return StoredCell(cell)
+            }
+            guard let hash = TokenHash(bytes: try next().bytes().readableBytesView) else {
                 throw StoreError.corrupt.with(detail: "a session key is not 32 bytes")
             }
+            let (createdAt, lastSeenAt, expiresAt) = (try next().int64(), try next().int64(), try next().int64())
+            let (openID, unionID, sessionKey) = (try next().optionalText(), try next().optionalText(), try next().optionalBytes())
             if sessions.last?.tokenHash != hash {
-                let identity = row.4.map {
-                    SessionIdentity(openID: $0, unionID: row.5, sealedSessionKey: row.6.map { Array($0.readableBytesView) })
+                let identity = openID.map {
+                    SessionIdentity(openID: $0, unionID: unionID, sealedSessionKey: sessionKey.map { Array($0.readableBytesView) })
                 }
                 sessions.append(SessionRecord(
-                    tokenHash: hash, createdAt: row.1, lastSeenAt: row.2, expiresAt: row.3, identity: identity))
+                    tokenHash: hash, createdAt: createdAt, lastSeenAt: lastSeenAt, expiresAt: expiresAt,
+                    identity: identity))
             }
-            if let name = row.7, let domain = row.8, let path = row.9, let payload = row.11 {
+            let (name, domain, path) = (try next().optionalText(), try next().optionalText(), try next().optionalText())
+            let (cookieExpiry, payload) = (try next().optionalInt64(), try next().optionalBytes())
+            if let name, let domain, let path, let payload {
                 sessions[sessions.count - 1].cookies.append(CookieRecord(
-                    name: name, domain: domain, path: path, expiresAt: row.10,
+                    name: name, domain: domain, path: path, expiresAt: cookieExpiry,
                     payload: Array(payload.readableBytesView)))
             }
         }
