@@ -6,7 +6,7 @@ import NIOCore
 /// consumers block on a condition variable until there is work or the queue is closed.
 ///
 /// A producer on an event loop may defer the wake-up to the end of the loop's tick
-/// (`push(_:wakeLaterFor:)`): the jobs of one tick then reach a sleeping consumer together,
+/// (`push(_:groupedOn:)`): the jobs of one tick then reach a sleeping consumer together,
 /// instead of the first one waking it to run alone. A consumer that comes back for more takes
 /// whatever is queued, woken or not.
 final class WorkQueue<Job: Sendable>: @unchecked Sendable {
@@ -28,7 +28,7 @@ final class WorkQueue<Job: Sendable>: @unchecked Sendable {
         return true
     }
 
-    enum DeferredPush {
+    private enum DeferredPush {
         /// The queue is closed: the job was not taken.
         case closed
         /// Queued; a wake-up for this producer is pending already.
@@ -39,7 +39,7 @@ final class WorkQueue<Job: Sendable>: @unchecked Sendable {
 
     /// Appends a job without waking a consumer. The first such job of `producer` asks it to
     /// call `wake(for:)` later; until then the job waits for a consumer that comes back by itself.
-    func push(_ job: Job, wakeLaterFor producer: ObjectIdentifier) -> DeferredPush {
+    private func push(_ job: Job, wakeLaterFor producer: ObjectIdentifier) -> DeferredPush {
         condition.lock()
         defer { condition.unlock() }
         guard !closed else { return .closed }
@@ -50,7 +50,7 @@ final class WorkQueue<Job: Sendable>: @unchecked Sendable {
     }
 
     /// The wake-up a `.wakeLater` push asked for.
-    func wake(for producer: ObjectIdentifier) {
+    private func wake(for producer: ObjectIdentifier) {
         condition.lock()
         defer { condition.unlock() }
         if let i = wakesPending.firstIndex(of: producer) { wakesPending.remove(at: i) }
