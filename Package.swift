@@ -197,6 +197,7 @@ let package = Package(
             dependencies: [
                 "TokenJarGateway", "TokenJarStore", "CookieEngine", "TokenJarTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),

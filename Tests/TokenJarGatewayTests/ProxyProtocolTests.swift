@@ -41,6 +41,25 @@ struct ProxyProtocolTests {
         #expect(order.compactMap { $0 } == order.compactMap { $0 }.sorted())
     }
 
+    @Test("a pipelined burst larger than the read-ahead budget is answered whole and in order")
+    func pipelinedBurst() async throws {
+        let backend = try await Self.backend()
+        let gateway = try await RunningGateway.start(routes: [RouteSpec(upstreams: [upstream(backend.port)])])
+        defer { Task { try? await gateway.stop(); await backend.stop() } }
+        // About 380 bytes a request: 160 of them are over three times ClientReadAhead's budget.
+        let padding = String(repeating: "p", count: 340)
+        let count = 160
+        let requests = (1...count).map { "GET /b\($0) HTTP/1.1\r\nHost: x\r\nX-Pad: \(padding)\r\n\r\n" }.joined()
+            + "GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        #expect(requests.utf8.count > 3 * ClientReadAhead().budget)
+        let raw = try await TestHTTPClient.raw(group: testGroup, port: gateway.port, requests, timeout: .seconds(20))
+        // Each body is followed by the next response's status line.
+        let order = ((1...count).map { "/b\($0)HTTP/1.1" } + ["/last"]).map { raw.range(of: "body:" + $0)?.lowerBound }
+        #expect(order.allSatisfy { $0 != nil })
+        #expect(order.compactMap { $0 } == order.compactMap { $0 }.sorted())
+        #expect(raw.components(separatedBy: "HTTP/1.1 200 OK").count == count + 2)
+    }
+
     @Test("an HTTP/1.0 client gets its answer and the connection closes")
     func http10() async throws {
         let backend = try await Self.backend()

@@ -46,10 +46,12 @@ struct EdgePipeline: Sendable {
     /// enter (`WireSafety`). So is NIO's protocol error handler, a handler hop in both directions
     /// for every message: the proxy answers a request the parser refuses with the same 400 —
     /// except in front of the gzip handlers, whose compressor expects a request head for every
-    /// response, so that there NIO's handler stays and answers before them.
+    /// response, so that there NIO's handler stays and answers before them. `ClientReadAhead`
+    /// goes in front of the codec, behind TLS when there is TLS.
     func addHTTP1(to channel: any Channel, pool: UpstreamPool) throws {
         let pipeline = channel.pipeline.syncOperations
         let gzip = env.routes.routes.contains(where: \.gzip)
+        try pipeline.addHandler(ClientReadAhead())
         try pipeline.configureHTTPServerPipeline(
             withPipeliningAssistance: true, withErrorHandling: gzip, withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
