@@ -14,8 +14,8 @@ import TokenJarStore
 /// `PostgresClient` pool. Both run under the deadlines of `PostgresStoreOptions`: while the
 /// database is away a call fails with `StoreError.unavailable` after `acquireTimeout`, and the
 /// pool and the lanes reconnect by themselves when it returns. Writes commit before their
-/// futures succeed; the usual write (cookie upserts of a known session) is group-committed
-/// (`PostgresWriteBatcher`).
+/// futures succeed; the data plane's writes (cookie upserts, and creating or touching an
+/// anonymous session) are group-committed (`PostgresWriteBatcher`).
 public final class PostgresSessionStore: SessionStore {
     public var isExclusive: Bool { false }
 
@@ -25,7 +25,7 @@ public final class PostgresSessionStore: SessionStore {
     /// For statements: never below warning, so no query's values ever reach a debug log.
     private let queryLogger: Logger
     private let health: HealthLog
-    /// Group commit of the usual write (cookie upserts of a known session).
+    /// Group commit of the data plane's writes.
     private let batcher: PostgresWriteBatcher
     /// The data plane's connections, one per event loop.
     private let lanes: PostgresLanes
@@ -101,7 +101,7 @@ public final class PostgresSessionStore: SessionStore {
             // one-write statement for a batch of one.
             let rows = lanes.execute(1, PostgresBatchStatement(writes).preparedBinds, on: loop, timeout: laneTimeout)
                 ?? runner.run(on: loop, limits: limits) { db in
-                    let statement = writes.count == 1
+                    let statement = writes.count == 1 && writes[0].upsertsOnly
                         ? PostgresSingleStatementWrite.query(writes[0].tokenHash, writes[0].cookies)
                         : PostgresBatchStatement(writes).query
                     return try await Self.collect(db.query(statement, logger: statementLogger))
@@ -199,7 +199,7 @@ public final class PostgresSessionStore: SessionStore {
             let closed = state.withLockedValue { $0.closed }
             return closed ? eventLoop.makeFailedFuture(StoreError.closed) : eventLoop.makeSucceededVoidFuture()
         }
-        if let cookies = PostgresSingleStatementWrite.upserts(of: write) {
+        if let batched = PostgresBatchStatement.Write(write) {
             let admitted = state.withLockedValue { state -> Bool in
                 guard !state.closed else { return false }
                 state.inFlight += 1
@@ -208,7 +208,7 @@ public final class PostgresSessionStore: SessionStore {
             guard admitted else { return eventLoop.makeFailedFuture(StoreError.closed) }
             let promise = eventLoop.makePromise(of: Void.self)
             promise.futureResult.whenComplete { [state] _ in state.withLockedValue { $0.inFlight -= 1 } }
-            batcher.submit(write.tokenHash, cookies, promise: promise)
+            batcher.submit(batched, promise: promise)
             return promise.futureResult
         }
         return perform(on: eventLoop, dataPlane) { db, logger in

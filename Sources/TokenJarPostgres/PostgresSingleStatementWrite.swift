@@ -23,9 +23,14 @@ enum PostgresSingleStatementWrite {
     /// The cookies `write` upserts, in key order, or nil when it is not a write of this shape.
     static func upserts(of write: SessionWrite) -> [CookieRecord]? {
         guard write.create == nil, write.touch == nil, !write.changes.isEmpty else { return nil }
+        return upserts(write.changes)
+    }
+
+    /// `changes` as upserts in key order, or nil when one deletes a cookie or names one twice.
+    static func upserts(_ changes: [CookieChange]) -> [CookieRecord]? {
         var cookies: [CookieRecord] = []
-        cookies.reserveCapacity(write.changes.count)
-        for change in PostgresWrites.lockOrder(write.changes) {
+        cookies.reserveCapacity(changes.count)
+        for change in PostgresWrites.lockOrder(changes) {
             guard case .upsert(let cookie) = change else { return nil }
             // Sorted by key: a cookie named twice sits next to itself.
             if let last = cookies.last, last.key == cookie.key { return nil }

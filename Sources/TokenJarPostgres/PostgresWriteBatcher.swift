@@ -16,7 +16,8 @@ struct PostgresBatchStatistics: Hashable, Sendable {
     var retriedOneByOne = 0
 }
 
-/// Group commit for the data plane's usual write (cookie upserts of a known session).
+/// Group commit for the data plane's writes: cookie upserts, and the creation or touch of an
+/// anonymous session (`PostgresBatchStatement.Write`).
 ///
 /// One batch runs at a time. An idle batcher starts at the end of the event-loop tick that handed
 /// in its first write. Writes handed in while a batch runs queue up, and the next batch takes
@@ -24,16 +25,16 @@ struct PostgresBatchStatistics: Hashable, Sendable {
 /// transaction: one round trip and one commit serve every write of the batch, and each write's
 /// future completes only after that commit. A batch of one runs the one-write statement.
 /// When a batch statement fails as a whole (a constraint, a deadlock), its writes run again one
-/// by one, so a failing write fails alone; a database that is away fails the whole batch.
+/// by one, so a failing write fails alone; a database that is away fails the whole batch. So
+/// does a batch that creates and touches one session (`PostgresBatchStatement.canShare`).
 final class PostgresWriteBatcher: Sendable {
-    /// Commits the upserts of `writes` in one statement on `loop` (a lane, or the pool) and
-    /// returns the sessions it found.
-    typealias Run = @Sendable (_ writes: [(tokenHash: TokenHash, cookies: [CookieRecord])], _ loop: any EventLoop)
+    /// Commits `writes` in one statement on `loop` (a lane, or the pool) and returns the
+    /// sessions it found.
+    typealias Run = @Sendable (_ writes: [PostgresBatchStatement.Write], _ loop: any EventLoop)
         -> EventLoopFuture<Set<TokenHash>>
 
     private struct Pending: Sendable {
-        var tokenHash: TokenHash
-        var cookies: [CookieRecord]
+        var write: PostgresBatchStatement.Write
         var promise: EventLoopPromise<Void>
     }
 
@@ -54,11 +55,10 @@ final class PostgresWriteBatcher: Sendable {
 
     var statistics: PostgresBatchStatistics { state.withLockedValue { $0.statistics } }
 
-    /// Queues the upserts of one write (`cookies` from `PostgresSingleStatementWrite.upserts`);
-    /// `promise` completes once they are committed, or fails alone.
-    func submit(_ tokenHash: TokenHash, _ cookies: [CookieRecord], promise: EventLoopPromise<Void>) {
+    /// Queues one write; `promise` completes once it is committed, or fails alone.
+    func submit(_ write: PostgresBatchStatement.Write, promise: EventLoopPromise<Void>) {
         let start = state.withLockedValue { state -> Bool in
-            state.queue.append(Pending(tokenHash: tokenHash, cookies: cookies, promise: promise))
+            state.queue.append(Pending(write: write, promise: promise))
             guard !state.running else { return false }
             state.running = true
             return true
@@ -95,10 +95,12 @@ final class PostgresWriteBatcher: Sendable {
 
     /// Commits `batch` in one statement and completes its writes; never fails itself.
     private func commit(_ batch: [Pending], on loop: any EventLoop) -> EventLoopFuture<Void> {
-        return run(batch.map { ($0.tokenHash, $0.cookies) }, loop).flatMap { found -> EventLoopFuture<Void> in
+        let writes = batch.map(\.write)
+        guard PostgresBatchStatement.canShare(writes) else { return oneByOne(batch, on: loop) }
+        return run(writes, loop).flatMap { found -> EventLoopFuture<Void> in
             self.record(batch.count)
             for write in batch {
-                if found.contains(write.tokenHash) {
+                if found.contains(write.write.tokenHash) {
                     write.promise.succeed()
                 } else {
                     write.promise.fail(StoreError.sessionNotFound)
@@ -112,10 +114,14 @@ final class PostgresWriteBatcher: Sendable {
                 return loop.makeSucceededVoidFuture()
             }
             self.state.withLockedValue { $0.statistics.retriedOneByOne += 1 }
-            // One write at a time, in order, so that a failing write fails alone.
-            return batch.reduce(loop.makeSucceededVoidFuture()) { previous, write in
-                previous.flatMap { self.commit([write], on: loop) }
-            }
+            return self.oneByOne(batch, on: loop)
+        }
+    }
+
+    /// One write at a time, in order, so that a failing write fails alone.
+    private func oneByOne(_ batch: [Pending], on loop: any EventLoop) -> EventLoopFuture<Void> {
+        batch.reduce(loop.makeSucceededVoidFuture()) { previous, write in
+            previous.flatMap { self.commit([write], on: loop) }
         }
     }
 
