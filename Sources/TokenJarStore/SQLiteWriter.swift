@@ -58,6 +58,45 @@ private final class TypedWriterJob<R: Sendable>: WriterJob, @unchecked Sendable 
     }
 }
 
+/// The job of a write that returns nothing and completes a promise: the data plane's writes.
+/// Not generic, so running and completing it looks up no type metadata at run time (a
+/// `TypedWriterJob` runs as unspecialized generic code behind the `WriterJob` protocol).
+private final class PromiseWriterJob: WriterJob, @unchecked Sendable {
+    private let body: @Sendable (SQLiteWriteContext) throws -> Void
+    private let promise: EventLoopPromise<Void>
+    private var error: Error?
+    private var ran = false
+
+    init(body: @escaping @Sendable (SQLiteWriteContext) throws -> Void, promise: EventLoopPromise<Void>) {
+        self.body = body
+        self.promise = promise
+    }
+
+    func run(_ context: SQLiteWriteContext) throws {
+        try body(context)
+        ran = true
+        error = nil
+    }
+
+    func runIsolated(_ context: SQLiteWriteContext) throws {
+        switch try context.inSavepoint({ try body(context) }) {
+        case .success: error = nil
+        case .failure(let failure): error = failure
+        }
+        ran = true
+    }
+
+    func finish(transactionError: Error?) {
+        if let failure = transactionError ?? error {
+            promise.fail(failure)
+        } else if ran {
+            promise.succeed(())
+        } else {
+            promise.fail(StoreError.failed)
+        }
+    }
+}
+
 /// The single writer of the SQLite store: a dedicated thread with its own connection.
 ///
 /// Group commit: the thread takes everything queued (up to `maxBatch` jobs), runs them one
@@ -113,6 +152,17 @@ final class SQLiteWriter: SQLiteJobSubmitting {
         let promise = eventLoop.makePromise(of: R.self)
         let job = TypedWriterJob(body: body) { promise.completeWith($0) }
         if !queue.push(job, groupedOn: eventLoop) { promise.fail(StoreError.closed) }
+        return promise.futureResult
+    }
+
+    /// `submitGrouped` for a write that returns nothing, with a job that is not generic.
+    func submitGrouped(
+        on eventLoop: any EventLoop, _ body: @escaping @Sendable (SQLiteWriteContext) throws -> Void
+    ) -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        if !queue.push(PromiseWriterJob(body: body, promise: promise), groupedOn: eventLoop) {
+            promise.fail(StoreError.closed)
+        }
         return promise.futureResult
     }
 
