@@ -42,6 +42,7 @@ enum WireArray {
         _ values: [T], _ element: PostgresDataType, _ arrayType: PostgresDataType, payload: Int,
         _ write: (inout ByteBuffer, T) -> Void
     ) -> PostgresData {
+        if values.isEmpty { return empty(element, arrayType) }
         var buffer = ByteBufferAllocator().buffer(capacity: 20 + 4 * values.count + payload)
         buffer.writeInteger(Int32(values.isEmpty ? 0 : 1))  // dimensions
         buffer.writeInteger(Int32(0))  // no NULL elements
@@ -51,6 +52,27 @@ enum WireArray {
             buffer.writeInteger(Int32(1))  // lower bound
             for value in values { write(&buffer, value) }
         }
+        return PostgresData(type: arrayType, formatCode: .binary, value: buffer)
+    }
+
+    /// An empty array is the same 12 bytes every time: most batches leave some of the batch
+    /// statement's arrays empty (no new session, no touch).
+    private static func empty(_ element: PostgresDataType, _ arrayType: PostgresDataType) -> PostgresData {
+        switch element {
+        case .bytea: emptyBytea
+        case .int8: emptyInt8
+        default: make(element, arrayType)
+        }
+    }
+
+    private static let emptyBytea = make(.bytea, .byteaArray)
+    private static let emptyInt8 = make(.int8, .int8Array)
+
+    private static func make(_ element: PostgresDataType, _ arrayType: PostgresDataType) -> PostgresData {
+        var buffer = ByteBufferAllocator().buffer(capacity: 12)
+        buffer.writeInteger(Int32(0))  // no dimensions
+        buffer.writeInteger(Int32(0))  // no NULL elements
+        buffer.writeInteger(element.rawValue)
         return PostgresData(type: arrayType, formatCode: .binary, value: buffer)
     }
 }

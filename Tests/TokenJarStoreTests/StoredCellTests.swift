@@ -73,5 +73,20 @@ struct WireArrayTests {
         #expect(value.readInteger(as: UInt32.self) == PostgresDataType.text.rawValue)
         #expect(value.readableBytes == 0)
         #expect(WireArray.text([]).type == .textArray)
+        // The cached empty arrays of the batch statement's session columns.
+        for (array, element, type) in [
+            (WireArray.bytea([]), PostgresDataType.bytea, PostgresDataType.byteaArray),
+            (WireArray.int8([]), .int8, .int8Array), (WireArray.bool([]), .bool, .boolArray),
+        ] {
+            var value = array.value!
+            #expect(array.type == type && array.formatCode == .binary)
+            #expect(value.readInteger(as: Int32.self) == 0 && value.readInteger(as: Int32.self) == 0)
+            #expect(value.readInteger(as: UInt32.self) == element.rawValue)
+            #expect(value.readableBytes == 0)
+        }
+        // A cached value is not consumed by a reader of one copy.
+        var first = WireArray.bytea([]).value!
+        _ = first.readInteger(as: Int32.self)
+        #expect(WireArray.bytea([]).value!.readableBytes == 12)
     }
 }
