@@ -76,6 +76,10 @@ struct PostgresBatchStatement {
         return creates.isDisjoint(with: touches)
     }
 
+    /// Whether the batch creates or touches a session: it then needs `sql`; else `upsertSQL`,
+    /// whose plan the server does not spend on empty session arrays.
+    var hasSessionChanges: Bool { !created.isEmpty || !touched.isEmpty }
+
     /// The statement with its bound arrays.
     var query: PostgresQuery {
         var binds = PostgresBindings(capacity: 15)
@@ -87,6 +91,7 @@ struct PostgresBatchStatement {
         binds.append(hasExpiry)
         binds.append(payloads)
         binds.append(locked)
+        guard hasSessionChanges else { return PostgresQuery(unsafeSQL: Self.upsertSQL, binds: binds) }
         binds.append(created)
         binds.append(createdAt)
         binds.append(createdSeen)
@@ -97,17 +102,44 @@ struct PostgresBatchStatement {
         return PostgresQuery(unsafeSQL: Self.sql, binds: binds)
     }
 
-    /// The binds of `sql` prepared (`PostgresLanes`): the same fifteen arrays.
+    /// The binds of the prepared statement (`PostgresLanes`): eight arrays for `upsertSQL`, fifteen
+    /// for `sql` (`hasSessionChanges`).
     var preparedBinds: [PostgresData] {
-        [
+        let upserts = [
             WireArray.bytea(tokens), WireArray.text(names), WireArray.text(domains), WireArray.text(paths),
             WireArray.int8(expiries), WireArray.bool(hasExpiry), WireArray.bytea(payloads), WireArray.bytea(locked),
+        ]
+        guard hasSessionChanges else { return upserts }
+        return upserts + [
             WireArray.bytea(created), WireArray.int8(createdAt), WireArray.int8(createdSeen),
             WireArray.int8(createdExpiry), WireArray.bytea(touched), WireArray.int8(touchedSeen),
             WireArray.int8(touchedExpiry),
         ]
     }
 
+    /// The statement for batches of cookie upserts of known sessions only.
+    static let upsertSQL = """
+        WITH v AS (
+            SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::bigint[],
+                                 $6::boolean[], $7::bytea[]) WITH ORDINALITY
+                AS v (token_hash, name, domain, path, expires_at, has_expiry, payload, ord)
+        ),
+        s AS (
+            SELECT token_hash FROM tokenjar_sessions WHERE token_hash = ANY ($8::bytea[])
+            ORDER BY token_hash FOR KEY SHARE
+        ),
+        u AS (
+            INSERT INTO tokenjar_cookies (token_hash, name, domain, path, expires_at, payload)
+            SELECT v.token_hash, v.name, v.domain, v.path,
+                   CASE WHEN v.has_expiry THEN v.expires_at END, v.payload
+            FROM v JOIN s ON s.token_hash = v.token_hash ORDER BY v.ord
+            ON CONFLICT (token_hash, name, domain, path)
+            DO UPDATE SET expires_at = excluded.expires_at, payload = excluded.payload
+        )
+        SELECT token_hash FROM s
+        """
+
+    /// The statement for batches that also create or touch sessions.
     static let sql = """
         WITH v AS (
             SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::bigint[],

@@ -91,7 +91,7 @@ public final class PostgresSessionStore: SessionStore {
             ])
         }
         let lanes = PostgresLanes(
-            configuration: laneConfiguration, prepared: [PostgresReads.preparedLoad, PostgresBatchStatement.sql],
+            configuration: laneConfiguration, prepared: [PostgresReads.preparedLoad, PostgresBatchStatement.upsertSQL, PostgresBatchStatement.sql],
             perLoop: options.lanesPerLoop, logger: quiet)
         self.lanes = lanes
         let statementLogger = quiet
@@ -99,11 +99,12 @@ public final class PostgresSessionStore: SessionStore {
         batcher = PostgresWriteBatcher(maxBatch: options.maxWriteBatch) { writes, loop in
             // A lane runs the batch statement prepared, for batches of one too; the pool runs the
             // one-write statement for a batch of one.
-            let rows = lanes.execute(1, PostgresBatchStatement(writes).preparedBinds, on: loop, timeout: laneTimeout)
+            let batch = PostgresBatchStatement(writes)
+            let rows = lanes.execute(batch.hasSessionChanges ? 2 : 1, batch.preparedBinds, on: loop, timeout: laneTimeout)
                 ?? runner.run(on: loop, limits: limits) { db in
                     let statement = writes.count == 1 && writes[0].upsertsOnly
                         ? PostgresSingleStatementWrite.query(writes[0].tokenHash, writes[0].cookies)
-                        : PostgresBatchStatement(writes).query
+                        : batch.query
                     return try await Self.collect(db.query(statement, logger: statementLogger))
                 }
             let found = rows.flatMapThrowing { rows -> Set<TokenHash> in

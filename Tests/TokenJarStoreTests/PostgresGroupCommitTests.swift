@@ -8,15 +8,22 @@ import TokenJarTestSupport
 
 @Suite("PostgreSQL group commit", .enabled(if: PostgresServer.enabled, Comment(rawValue: PostgresServer.skipMessage)))
 struct PostgresGroupCommitTests {
-    @Test("the batch statement merges a cookie set twice (last write wins) and binds fifteen arrays")
+    @Test("the batch statement merges a cookie set twice (last write wins); upserts bind eight arrays, session changes fifteen")
     func statementShape() {
         let (a, b) = (hash(1), hash(2))
         let statement = PostgresBatchStatement([
             (b, [cookie("x", "1")]), (a, [cookie("y", "1"), cookie("z", "1")]), (b, [cookie("x", "2")]),
         ])
         #expect(statement.rows == 3)
-        #expect(statement.query.binds.count == 15)
-        #expect(statement.preparedBinds.count == 15)
+        #expect(!statement.hasSessionChanges)
+        #expect(statement.query.binds.count == 8 && statement.query.sql == PostgresBatchStatement.upsertSQL)
+        #expect(statement.preparedBinds.count == 8)
+        var create = PostgresBatchStatement.Write(a, cookies: [cookie("y", "1")])
+        create.create = (createdAt: 1, lastSeenAt: 1, expiresAt: 2)
+        let withCreate = PostgresBatchStatement([create, PostgresBatchStatement.Write(b, cookies: [cookie("x", "1")])])
+        #expect(withCreate.hasSessionChanges)
+        #expect(withCreate.query.binds.count == 15 && withCreate.query.sql == PostgresBatchStatement.sql)
+        #expect(withCreate.preparedBinds.count == 15)
         #expect(statement.query.sql.contains("ORDER BY token_hash FOR KEY SHARE"))
     }
 
