@@ -119,33 +119,15 @@ struct PostgresBatchStatement {
 
     /// The statement for batches of cookie upserts of known sessions only.
     static let upsertSQL = """
-        WITH v AS (
-            SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::bigint[],
-                                 $6::boolean[], $7::bytea[]) WITH ORDINALITY
-                AS v (token_hash, name, domain, path, expires_at, has_expiry, payload, ord)
-        ),
-        s AS (
-            SELECT token_hash FROM tokenjar_sessions WHERE token_hash = ANY ($8::bytea[])
-            ORDER BY token_hash FOR KEY SHARE
-        ),
-        u AS (
-            INSERT INTO tokenjar_cookies (token_hash, name, domain, path, expires_at, payload)
-            SELECT v.token_hash, v.name, v.domain, v.path,
-                   CASE WHEN v.has_expiry THEN v.expires_at END, v.payload
-            FROM v JOIN s ON s.token_hash = v.token_hash ORDER BY v.ord
-            ON CONFLICT (token_hash, name, domain, path)
-            DO UPDATE SET expires_at = excluded.expires_at, payload = excluded.payload
-        )
+        WITH \(cookieRows),
+        \(lockedSessions),
+        \(cookieUpserts(joining: "s"))
         SELECT token_hash FROM s
         """
 
     /// The statement for batches that also create or touch sessions.
     static let sql = """
-        WITH v AS (
-            SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::bigint[],
-                                 $6::boolean[], $7::bytea[]) WITH ORDINALITY
-                AS v (token_hash, name, domain, path, expires_at, has_expiry, payload, ord)
-        ),
+        WITH \(cookieRows),
         c AS (
             INSERT INTO tokenjar_sessions (token_hash, created_at, last_seen_at, expires_at)
             SELECT * FROM unnest($9::bytea[], $10::bigint[], $11::bigint[], $12::bigint[])
@@ -161,25 +143,46 @@ struct PostgresBatchStatement {
             WHERE t.token_hash = x.token_hash
             RETURNING t.token_hash
         ),
-        s AS (
-            SELECT token_hash FROM tokenjar_sessions WHERE token_hash = ANY ($8::bytea[])
-            ORDER BY token_hash FOR KEY SHARE
-        ),
+        \(lockedSessions),
         f AS (
             SELECT token_hash FROM s
             UNION ALL SELECT token_hash FROM t
             UNION ALL SELECT unnest($9::bytea[])
         ),
+        \(cookieUpserts(joining: "f"))
+        SELECT token_hash FROM f
+        """
+
+    /// `v`: the cookie rows, $1 to $7.
+    private static let cookieRows = """
+        v AS (
+            SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::bigint[],
+                                 $6::boolean[], $7::bytea[]) WITH ORDINALITY
+                AS v (token_hash, name, domain, path, expires_at, has_expiry, payload, ord)
+        )
+        """
+
+    /// `s`: the sessions of $8 that exist, locked in token order.
+    private static let lockedSessions = """
+        s AS (
+            SELECT token_hash FROM tokenjar_sessions WHERE token_hash = ANY ($8::bytea[])
+            ORDER BY token_hash FOR KEY SHARE
+        )
+        """
+
+    /// `u`: the cookie rows of the sessions in `found`, upserted in row order.
+    private static func cookieUpserts(joining found: String) -> String {
+        """
         u AS (
             INSERT INTO tokenjar_cookies (token_hash, name, domain, path, expires_at, payload)
             SELECT v.token_hash, v.name, v.domain, v.path,
                    CASE WHEN v.has_expiry THEN v.expires_at END, v.payload
-            FROM v JOIN f ON f.token_hash = v.token_hash ORDER BY v.ord
+            FROM v JOIN \(found) ON \(found).token_hash = v.token_hash ORDER BY v.ord
             ON CONFLICT (token_hash, name, domain, path)
             DO UPDATE SET expires_at = excluded.expires_at, payload = excluded.payload
         )
-        SELECT token_hash FROM f
         """
+    }
 
     /// The statement for upserts only, each write given with its cookies (`PostgresSingleStatementWrite.upserts`).
     init(_ writes: [(tokenHash: TokenHash, cookies: [CookieRecord])]) {
