@@ -114,10 +114,12 @@ struct HostileBackendTests {
         #expect(response.status == .gatewayTimeout)
         #expect(response.body.contains(#""code":"upstream_timeout""#))
         #expect(elapsed >= .milliseconds(500), "answered before the deadline: \(elapsed)")
-        #expect(elapsed < .milliseconds(1_000), "answered long after the deadline: \(elapsed)")
+        // The backend answers after 3 s: anything well below that is the gateway's deadline; the
+        // slack is for a loaded two-core machine running the whole suite in parallel.
+        #expect(elapsed < .milliseconds(1_500), "answered long after the deadline: \(elapsed)")
     }
 
-    @Test("a backend that accepts and closes without answering: 502 JSON within a second")
+    @Test("a backend that accepts and closes without answering: 502 JSON at once, not at a deadline")
     func closesWithoutAnswer() async throws {
         let backend = try await RawBackend.start(closeAfter: true) { _ in [] }
         let gateway = try await RunningGateway.start(routes: [RouteSpec(upstreams: [upstream(backend.port)])])
@@ -126,7 +128,8 @@ struct HostileBackendTests {
         let response = try await TestHTTPClient.request(group: testGroup, port: gateway.port, path: "/")
         #expect(response.status == .badGateway)
         #expect(response.body.contains(#""code":"upstream_"#))
-        #expect(ContinuousClock.now - start < .seconds(1))
+        // The route's response timeout is 30 s: well under it, the close itself was noticed.
+        #expect(ContinuousClock.now - start < .seconds(2))
     }
 }
 

@@ -133,7 +133,9 @@ struct PostgresStoreTests {
                 }
                 slowest = max(slowest, ContinuousClock.now - start)
             }
-            #expect(slowest < .seconds(1), "slowest failure took \(slowest)")
+            // The acquire timeout is 500 ms; the slack is for a loaded machine. Without the
+            // timeout a call would wait for the statement timeout or the database's return.
+            #expect(slowest < .milliseconds(1_500), "slowest failure took \(slowest)")
 
             try await server.resume()
             let start = ContinuousClock.now
