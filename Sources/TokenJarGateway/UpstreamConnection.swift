@@ -200,10 +200,12 @@ final class UpstreamPool {
                     if let tlsContext {
                         try UpstreamTLSHandshake.add(to: channel, context: tlsContext, upstream: upstream, logger: logger)
                     }
-                    // No outbound header validator: the request heads are checked where their
-                    // parts enter the gateway (`WireSafety`).
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
-                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
+                    // NIO's client codec with the gateway's request encoder (the same bytes, the
+                    // head in one pass). No outbound header validator: the request heads are
+                    // checked where their parts enter the gateway (`WireSafety`).
+                    try channel.pipeline.syncOperations.addHandlers(
+                        UpstreamRequestEncoder(), ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)),
+                        UpstreamHandler())
                 }
             }
             .connect(host: upstream.host, port: upstream.port)

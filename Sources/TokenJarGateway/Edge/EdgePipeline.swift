@@ -41,20 +41,23 @@ struct EdgePipeline: Sendable {
         idle.start()
     }
 
-    /// HTTP/1.1: NIO's server codec with pipelining assistance, then the proxy. NIO's outbound
-    /// header validator is left out: every head the proxy writes is checked where its parts
-    /// enter (`WireSafety`). So is NIO's protocol error handler, a handler hop in both directions
-    /// for every message: the proxy answers a request the parser refuses with the same 400 —
-    /// except in front of the gzip handlers, whose compressor expects a request head for every
-    /// response, so that there NIO's handler stays and answers before them. `ClientReadAhead`
-    /// goes in front of the codec, behind TLS when there is TLS.
+    /// HTTP/1.1: NIO's request decoder and pipelining assistance, the gateway's response encoder
+    /// (NIO's bytes, the head in one pass), then the proxy. NIO's outbound header validator is
+    /// left out: every head the proxy writes is checked where its parts enter (`WireSafety`). So
+    /// is NIO's protocol error handler, a handler hop in both directions for every message: the
+    /// proxy answers a request the parser refuses with the same 400 — except in front of the
+    /// gzip handlers, whose compressor expects a request head for every response, so that there
+    /// NIO's handler stays and answers before them. `ClientReadAhead` goes in front of the
+    /// decoder, behind TLS when there is TLS.
     func addHTTP1(to channel: any Channel, pool: UpstreamPool) throws {
         let pipeline = channel.pipeline.syncOperations
         let gzip = env.routes.routes.contains(where: \.gzip)
         try pipeline.addHandler(ClientReadAhead())
-        try pipeline.configureHTTPServerPipeline(
-            withPipeliningAssistance: true, withErrorHandling: gzip, withOutboundHeaderValidation: false,
-            withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
+        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(
+            leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: decoderLimits)))
+        try pipeline.addHandler(ClientResponseEncoder())
+        try pipeline.addHandler(HTTPServerPipelineHandler())
+        if gzip { try pipeline.addHandler(HTTPServerProtocolErrorHandler()) }
         try addProxy(to: pipeline, pool: pool, gzip: gzip, answersParseErrors: !gzip)
     }
 
