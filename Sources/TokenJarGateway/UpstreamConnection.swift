@@ -67,6 +67,15 @@ final class UpstreamHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Writes a request part from this handler's place, the pipeline's end. Wrapped here, the
+    /// part is boxed by code specialized for its type; the channel's generic `write` boxes it
+    /// through runtime casts.
+    func write(_ part: HTTPClientRequestPart, flush: Bool) {
+        guard let context else { return }  // removed: the channel is closed
+        context.write(wrapOutboundOut(part), promise: nil)
+        if flush { context.flush() }
+    }
+
     /// Stops reading from the backend (the client is not keeping up, or a commit is pending).
     func pauseReading() { readPaused = true }
 
@@ -99,11 +108,7 @@ final class UpstreamConnection {
     }
 
     func write(_ part: HTTPClientRequestPart, flush: Bool) {
-        if flush {
-            channel.writeAndFlush(part, promise: nil)
-        } else {
-            channel.write(part, promise: nil)
-        }
+        handler.write(part, flush: flush)
     }
 }
 

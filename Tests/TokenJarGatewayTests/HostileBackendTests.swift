@@ -157,6 +157,18 @@ struct ForbiddenHeaderBytesTests {
                 #expect(ResponseRewriter.holdsCRLFOrNUL(text) == (b == 0 || b == 0x0A || b == 0x0D), "byte \(b) at \(position)")
             }
         }
+        // Every position of the eight-byte words and of the tail, on backgrounds of bytes next to
+        // the forbidden ones (a borrow between bytes must not count as a find).
+        for background: UInt8 in [0x01, 0x0B, 0x0C, 0x0E, 0x61, 0x7F] {
+            for b in UInt8.min...0x7F {
+                for position in 0..<19 {
+                    var bytes = [UInt8](repeating: background, count: 19)
+                    bytes[position] = b
+                    let text = String(decoding: bytes, as: UTF8.self)
+                    #expect(ResponseRewriter.holdsCRLFOrNUL(text) == (b == 0 || b == 0x0A || b == 0x0D))
+                }
+            }
+        }
         let long = String(repeating: "v", count: 4096)
         #expect(!ResponseRewriter.holdsCRLFOrNUL(long))
         #expect(ResponseRewriter.holdsCRLFOrNUL(long + "\n"))
