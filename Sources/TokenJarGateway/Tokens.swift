@@ -70,6 +70,7 @@ public enum SessionToken {
         var hasher = SHA256()
         var token = String(token)
         token.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
-        return TokenHash(bytes: Array(hasher.finalize()))!
+        // The digest's bytes in one copy (iterating the digest as a sequence goes byte by byte).
+        return TokenHash(bytes: hasher.finalize().withUnsafeBytes { Array($0) })!
     }
 }
