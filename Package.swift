@@ -188,6 +188,7 @@ let package = Package(
             name: "TokenJarStoreTests",
             dependencies: [
                 "TokenJarStore", "TokenJarPostgres", "TokenJarTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]

@@ -1,4 +1,4 @@
-import Crypto
+import Crypto  // random keys (SymmetricKey)
 import Foundation
 
 /// The keys that encrypt stored secrets (cookie values, WeChat session keys) with AES-256-GCM.
@@ -21,9 +21,9 @@ public struct SealingKeyring: Sendable {
     public let currentID: UInt8
     /// Every key id, the current one first.
     public let ids: [UInt8]
-    private let keys: [UInt8: SymmetricKey]
+    private let keys: [UInt8: AESGCMKey]
     /// The key of `currentID`.
-    private let sealingKey: SymmetricKey
+    private let sealingKey: AESGCMKey
     private let nonces: SealingNonces
 
     /// Keys as `(id, 32 bytes)`, the sealing key first.
@@ -31,7 +31,7 @@ public struct SealingKeyring: Sendable {
         guard let first = keys.first else {
             throw StoreError.invalidArgument.with(detail: "the encryption key list is empty")
         }
-        var table: [UInt8: SymmetricKey] = [:]
+        var table: [UInt8: AESGCMKey] = [:]
         for (id, bytes) in keys {
             guard bytes.count == 32 else {
                 throw StoreError.invalidArgument.with(detail: "encryption key \(id) is not 32 bytes (AES-256)")
@@ -39,7 +39,7 @@ public struct SealingKeyring: Sendable {
             guard table[id] == nil else {
                 throw StoreError.invalidArgument.with(detail: "encryption key id \(id) appears twice")
             }
-            table[id] = SymmetricKey(data: bytes)
+            table[id] = AESGCMKey(bytes)
         }
         currentID = first.id
         ids = keys.map(\.id)
@@ -81,21 +81,9 @@ public struct SealingKeyring: Sendable {
 
     /// Encrypts under the current key. `context` is authenticated but not stored.
     public func seal(_ plaintext: [UInt8], context: [UInt8]) -> [UInt8] {
-        var aad = [UInt8]()
-        aad.reserveCapacity(2 + context.count)
-        aad.append(Self.formatByte)
-        aad.append(currentID)
-        aad.append(contentsOf: context)
-        let nonce = nonces.withNextBytes { try! AES.GCM.Nonce(data: $0) }  // 12 bytes: cannot fail
-        // AES-GCM cannot fail for inputs of this size and a 256-bit key.
-        let box = try! AES.GCM.seal(plaintext, using: sealingKey, nonce: nonce, authenticating: aad)
-        // `combined` is nonce, ciphertext and tag in one buffer (the box's own, not a copy):
-        // one copy into the result.
-        let combined = box.combined!  // non-nil with a 12-byte nonce
-        return [UInt8](unsafeUninitializedCapacity: 2 + combined.count) { out, count in
-            out[0] = Self.formatByte
-            out[1] = currentID
-            count = 2 + combined.copyBytes(to: UnsafeMutableBufferPointer(rebasing: out[2...]))
+        let header = (Self.formatByte, currentID)
+        return Self.withAAD(header, context) { aad in
+            nonces.withNextBytes { nonce in sealingKey.seal(plaintext, header: header, nonce: nonce, aad: aad) }
         }
     }
 
@@ -103,17 +91,21 @@ public struct SealingKeyring: Sendable {
     public func open(_ sealed: [UInt8], context: [UInt8]) throws(SealingFailure) -> [UInt8] {
         guard Self.isSealed(sealed) else { throw .notSealed }
         guard let key = keys[sealed[1]] else { throw .unknownKey(sealed[1]) }
-        do {
-            // Nonce, ciphertext and tag are stored as `combined`: the box takes them in one copy.
-            let box = try AES.GCM.SealedBox(combined: sealed[2...])
-            var aad = [UInt8]()
-            aad.reserveCapacity(2 + context.count)
-            aad.append(sealed[0])
-            aad.append(sealed[1])
-            aad.append(contentsOf: context)
-            return Array(try AES.GCM.open(box, using: key, authenticating: aad))
-        } catch {
-            throw .notAuthentic
+        // Nonce, ciphertext and tag follow the two header bytes.
+        let opened = Self.withAAD((sealed[0], sealed[1]), context) { aad in key.open(sealed[2...], aad: aad) }
+        guard let opened else { throw .notAuthentic }
+        return opened
+    }
+
+    /// The authenticated data: the two header bytes, then `context`, in a stack buffer.
+    private static func withAAD<R>(
+        _ header: (UInt8, UInt8), _ context: [UInt8], _ body: (UnsafeRawBufferPointer) -> R
+    ) -> R {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 + context.count) { aad in
+            aad[0] = header.0
+            aad[1] = header.1
+            _ = UnsafeMutableBufferPointer(rebasing: aad[2...]).initialize(fromContentsOf: context)
+            return body(UnsafeRawBufferPointer(aad))
         }
     }
 
