@@ -90,7 +90,9 @@ extension ProxyHandler: UpstreamDelegate {
         }
         upstreamHeadAt = .now()
         arm(route.bodyIdleTimeout)
-        upstreamKeepAlive = upstreamHead.isKeepAlive
+        // The parser's reading of the head (its `Connection` options, version and framing):
+        // `upstreamHead.isKeepAlive` would scan the headers again.
+        upstreamKeepAlive = upstream?.handler.responseKeepAlive ?? false
         var headers = upstreamHead.headers
         let setCookie = ResponseRewriter.clientHeaders(from: &headers, passSetCookie: route.passSetCookie)
         if let token = session.mintedToken { headers.replaceOrAdd(name: env.settings.tokenHeader, value: token) }

@@ -11,10 +11,11 @@ protocol UpstreamDelegate: AnyObject {
     func upstreamClosed(error: (any Error)?)
 }
 
-/// The handler at the end of an upstream channel's pipeline: hands response parts to the
-/// exchange that currently owns the connection, and lets that exchange pause reads.
+/// The handler at the end of an upstream channel's pipeline: reads the backend's responses
+/// (`HTTP1ResponseParser`), hands their parts to the exchange that currently owns the
+/// connection, and lets that exchange pause reads.
 final class UpstreamHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart
 
@@ -24,18 +25,57 @@ final class UpstreamHandler: ChannelDuplexHandler {
     private var readPaused = false
     private var readPending = false
     private var context: ChannelHandlerContext?
+    private var parser = HTTP1ResponseParser()
+    /// Bytes of a head or chunk line that has not fully arrived.
+    private var unparsed: ByteBuffer?
+    /// Set once the connection failed or stopped being HTTP: nothing more is parsed.
+    private var stopped = false
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
+    /// Whether the connection may be reused after the response whose head came last.
+    var responseKeepAlive: Bool { parser.keepAlive }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
+        var bytes = unwrapInboundIn(data)
+        guard !stopped else { return }
+        if var held = unparsed {
+            unparsed = nil
+            held.writeBuffer(&bytes)
+            bytes = held
+        }
+        do {
+            while let part = try parser.next(&bytes) {
+                deliver(part, context: context)
+                if stopped { return }
+            }
+        } catch {
+            return fail(error, context: context)
+        }
+        if parser.state == .upgraded {
+            // A 101 ended the HTTP exchange; the connection cannot carry another request.
+            stopped = true
+            context.close(promise: nil)
+        } else if bytes.readableBytes > 0 {
+            unparsed = bytes
+        }
+    }
+
+    private func deliver(_ part: HTTPClientResponsePart, context: ChannelHandlerContext) {
         if let delegate {
             delegate.upstreamRead(part)
         } else {
             // Bytes on an idle connection: the backend is confused; never reuse it.
+            stopped = true
             context.close(promise: nil)
         }
+    }
+
+    private func fail(_ error: HTTPParserError, context: ChannelHandlerContext) {
+        stopped = true
+        unparsed = nil
+        errorCaught(context: context, error: error)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -43,6 +83,18 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if !stopped {
+            // The end of a body that runs to the close, or a response cut short.
+            stopped = true
+            do {
+                if let part = try parser.finish(buffered: (unparsed?.readableBytes ?? 0) > 0) {
+                    deliver(part, context: context)
+                }
+            } catch {
+                errorCaught(context: context, error: error)
+            }
+            unparsed = nil
+        }
         let delegate = self.delegate
         self.delegate = nil
         delegate?.upstreamClosed(error: nil)
@@ -72,6 +124,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// through runtime casts.
     func write(_ part: HTTPClientRequestPart, flush: Bool) {
         guard let context else { return }  // removed: the channel is closed
+        if case .head(let head) = part { parser.answersHEAD = head.method == .HEAD }
         context.write(wrapOutboundOut(part), promise: nil)
         if flush { context.flush() }
     }
@@ -205,12 +258,10 @@ final class UpstreamPool {
                     if let tlsContext {
                         try UpstreamTLSHandshake.add(to: channel, context: tlsContext, upstream: upstream, logger: logger)
                     }
-                    // NIO's client codec with the gateway's request encoder (the same bytes, the
-                    // head in one pass). No outbound header validator: the request heads are
-                    // checked where their parts enter the gateway (`WireSafety`).
-                    try channel.pipeline.syncOperations.addHandlers(
-                        UpstreamRequestEncoder(), ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)),
-                        UpstreamHandler())
+                    // The gateway's request encoder (NIO's bytes, the head in one pass) and the
+                    // handler that parses responses itself. No outbound header validator: the
+                    // request heads are checked where their parts enter the gateway (`WireSafety`).
+                    try channel.pipeline.syncOperations.addHandlers(UpstreamRequestEncoder(), UpstreamHandler())
                 }
             }
             .connect(host: upstream.host, port: upstream.port)
