@@ -158,6 +158,15 @@ let package = Package(
         .executableTarget(name: "fuzz-set-cookie", dependencies: ["CookieEngine"], path: "Fuzz/set-cookie"),
         .executableTarget(name: "fuzz-cookie-date", dependencies: ["CookieEngine"], path: "Fuzz/cookie-date"),
         .executableTarget(name: "fuzz-tokens", dependencies: ["TokenJarGateway"], path: "Fuzz/tokens"),
+        .executableTarget(
+            name: "fuzz-upstream-response",
+            dependencies: [
+                "TokenJarGateway",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Fuzz/upstream-response"
+        ),
         .executableTarget(name: "fuzz-config", dependencies: ["TokenJarConfig"], path: "Fuzz/config"),
         .executableTarget(
             name: "fuzz-wechat-decrypt",

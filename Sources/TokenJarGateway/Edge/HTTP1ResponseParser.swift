@@ -14,8 +14,10 @@ import NIOHTTP1
 /// otherwise `Content-Length`; otherwise the body runs to the end of the connection. Interim
 /// 1xx responses other than 101 are skipped, as NIO's decoder does by default; after a 101
 /// nothing more is read.
-struct HTTP1ResponseParser {
-    enum State: Equatable {
+///
+/// `package` rather than internal so the `upstream-response` fuzz target can drive it.
+package struct HTTP1ResponseParser {
+    package enum State: Equatable {
         /// Waiting for a status line and headers (possibly after a response ended).
         case head
         case fixedBody(remaining: Int)
@@ -31,22 +33,24 @@ struct HTTP1ResponseParser {
 
     /// The most bytes a head (status line, headers and the empty line) or a trailer section may
     /// take: NIO's decoder allows 80 KiB of headers.
-    static let maxHeadBytes = 80 * 1024 + 1024
+    package static let maxHeadBytes = 80 * 1024 + 1024
     /// Longest chunk-size line accepted (hex digits and chunk extensions).
     static let maxChunkLine = 4096
 
-    private(set) var state = State.head
+    package private(set) var state = State.head
     /// Whether the request this response answers was `HEAD` (set as each request head goes out).
-    var answersHEAD = false
+    package var answersHEAD = false
     /// Whether the connection may carry another request after the last response head: HTTP/1.1
     /// without `Connection: close`, or HTTP/1.0 with `Connection: keep-alive`, and a body that
     /// does not run to the close (NIO's decoder says the same through `isKeepAlive`).
-    private(set) var keepAlive = false
+    package private(set) var keepAlive = false
     /// Bytes at the front of the buffer already searched for the end of a head or line.
     var scanned = 0
 
+    package init() {}
+
     /// The next part in `buffer`, consuming its bytes; nil when more bytes are needed.
-    mutating func next(_ buffer: inout ByteBuffer) throws(HTTPParserError) -> HTTPClientResponsePart? {
+    package mutating func next(_ buffer: inout ByteBuffer) throws(HTTPParserError) -> HTTPClientResponsePart? {
         while true {
             switch state {
             case .head:
@@ -90,7 +94,7 @@ struct HTTP1ResponseParser {
     /// At the end of the connection: the end of a body that runs to it, nil when no response
     /// was under way, or `invalidEOFState` for a response cut short. `buffered` says whether
     /// bytes of an unfinished head or chunk line are still held.
-    mutating func finish(buffered: Bool) throws(HTTPParserError) -> HTTPClientResponsePart? {
+    package mutating func finish(buffered: Bool) throws(HTTPParserError) -> HTTPClientResponsePart? {
         switch state {
         case .head where !buffered, .upgraded:
             return nil
