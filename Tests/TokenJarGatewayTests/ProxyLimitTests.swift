@@ -11,7 +11,7 @@ struct ProxyLimitTests {
     func headerReadTimeout() async throws {
         let backend = try await TestBackend.start(group: testGroup) { _ in BackendResponse() }
         let gateway = try await RunningGateway.start(
-            routes: [RouteSpec(upstreams: [upstream(backend.port)])], configure: { $0.headerReadTimeout = .milliseconds(300) })
+            routes: [RouteSpec(upstreams: [upstream(backend.port)])], configure: { $0.headerReadTimeout = .milliseconds(800) })
         defer { Task { try? await gateway.stop(); await backend.stop() } }
         let start = ContinuousClock.now
         let answer = try await TestHTTPClient.raw(group: testGroup, port: gateway.port, "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ", timeout: .seconds(5))
@@ -19,9 +19,11 @@ struct ProxyLimitTests {
         #expect(ContinuousClock.now - start < .seconds(2), "closed by the gateway, not by the client's own timeout")
         #expect(backend.requests.isEmpty)
         // An idle keep-alive connection is closed after the same wait.
+        // (800 ms, not less: on a loaded machine the client's request can take a few hundred
+        // milliseconds to arrive after the connection is accepted.)
         let idle = try await TestHTTPClient.raw(group: testGroup, port: gateway.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", timeout: .seconds(5))
         #expect(idle.hasPrefix("HTTP/1.1 200 OK"))
-        #expect(ContinuousClock.now - start < .seconds(3))
+        #expect(ContinuousClock.now - start < .seconds(4))
     }
 
     @Test("connections over the limit are closed at once; the ones within it are served")
