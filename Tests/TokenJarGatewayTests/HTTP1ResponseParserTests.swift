@@ -26,24 +26,26 @@ struct HTTP1ResponseParserTests {
         parser.answersHEAD = head
         var events: [Event] = []
         var held = ByteBuffer()
-        func add(_ part: HTTPClientResponsePart) {
-            switch part {
-            case .head(let head): events.append(.head(head))
-            case .body(let bytes):
-                if case .body(let earlier) = events.last {
-                    events[events.count - 1] = .body(earlier + String(buffer: bytes))
-                } else {
-                    events.append(.body(String(buffer: bytes)))
-                }
-            case .end(let trailers): events.append(.end(trailers))
-            }
-        }
         for read in reads {
             held.writeBytes(read)
-            while let part = try parser.next(&held) { add(part) }
+            while let part = try parser.next(&held) { add(part, to: &events) }
         }
-        if eof, let part = try parser.finish(buffered: held.readableBytes > 0) { add(part) }
+        if eof, let part = try parser.finish(buffered: held.readableBytes > 0) { add(part, to: &events) }
         return events
+    }
+
+    /// Appends `part` as an event, joining it to a body just before.
+    static func add(_ part: HTTPClientResponsePart, to events: inout [Event]) {
+        switch part {
+        case .head(let head): events.append(.head(head))
+        case .body(let bytes):
+            if case .body(let earlier) = events.last {
+                events[events.count - 1] = .body(earlier + String(buffer: bytes))
+            } else {
+                events.append(.body(String(buffer: bytes)))
+            }
+        case .end(let trailers): events.append(.end(trailers))
+        }
     }
 
     /// The same bytes cut at every position into two reads, and into one read per byte.
@@ -183,18 +185,7 @@ struct HTTP1ResponseParserTests {
         try channel.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")))
         try channel.writeInbound(ByteBuffer(string: text))
         var events: [Event] = []
-        while let part = try channel.readInbound(as: HTTPClientResponsePart.self) {
-            switch part {
-            case .head(let head): events.append(.head(head))
-            case .body(let bytes):
-                if case .body(let earlier) = events.last {
-                    events[events.count - 1] = .body(earlier + String(buffer: bytes))
-                } else {
-                    events.append(.body(String(buffer: bytes)))
-                }
-            case .end(let trailers): events.append(.end(trailers))
-            }
-        }
+        while let part = try channel.readInbound(as: HTTPClientResponsePart.self) { add(part, to: &events) }
         _ = try? channel.finish()
         return events
     }
