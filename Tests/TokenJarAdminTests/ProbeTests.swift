@@ -12,7 +12,8 @@ import TokenJarTestSupport
     }
 
     @Test func readyzFollowsTheStoreAndListsEachUpstream() async throws {
-        let deadPort = try await External.freePort()
+        let deadHold = try RefusingPort()
+        let deadPort = deadHold.port
         let store = SwitchableStore()
         let harness = try await AdminHarness.start(store: store, routes: { live in
             [
@@ -44,6 +45,7 @@ import TokenJarTestSupport
         #expect(try unready.json["store"] as? String == "unavailable")
         #expect(try (unready.json["upstreams"] as? [Any])?.count == 2)
         #expect(readyAgain.status == .ok)
+        withExtendedLifetime(deadHold) {}
     }
 
     @Test func probesNeedNoTokenAndTheSessionsAPIIsNotOnThePublicPort() async throws {

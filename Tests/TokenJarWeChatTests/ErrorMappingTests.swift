@@ -1,7 +1,7 @@
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 import Testing
+import TokenJarTestSupport
 @testable import TokenJarWeChat
 
 /// Every refusal of the WeChat API, and every bad request, answers JSON with a stable code.
@@ -59,12 +59,13 @@ struct ErrorMappingTests {
 
     @Test("an unreachable WeChat API is wx_unreachable (502)")
     func unreachable() async throws {
-        let closedPort = try await Self.closedPort()
-        try await withHarness(apiBase: "http://127.0.0.1:\(closedPort)") { h in
-            h.secrets.add("code-nowhere")
-            let response = try await h.login(code: "code-nowhere", token: nil)
-            #expect(response.status == .badGateway)
-            #expect(response.body == WeChatError.unreachable.jsonBody)
+        try await RefusingPort.with { closedPort in
+            try await withHarness(apiBase: "http://127.0.0.1:\(closedPort)") { h in
+                h.secrets.add("code-nowhere")
+                let response = try await h.login(code: "code-nowhere", token: nil)
+                #expect(response.status == .badGateway)
+                #expect(response.body == WeChatError.unreachable.jsonBody)
+            }
         }
     }
 
@@ -128,14 +129,5 @@ struct ErrorMappingTests {
             #expect(error.status.code == status && error.code == code, "\(errcode)")
             #expect(error.apiCode == errcode)
         }
-    }
-
-    /// A loopback port that nothing listens on: bound, then closed.
-    static func closedPort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress!.port!
-        try await channel.close()
-        return port
     }
 }

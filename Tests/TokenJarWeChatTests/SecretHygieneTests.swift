@@ -1,5 +1,6 @@
 import Testing
 import TokenJarStore
+import TokenJarTestSupport
 
 /// No secret, code, session key or access token in any log line (captured at trace level) nor
 /// in any answer, through every flow and error.
@@ -38,11 +39,13 @@ struct SecretHygieneTests {
             logs = h.logs.all
             secrets = h.secrets.all
         }
-        try await withHarness(apiBase: "http://127.0.0.1:\(try await ErrorMappingTests.closedPort())") { h in
-            h.secrets.add("081secretCODEc")
-            answers.append(try await h.login(code: "081secretCODEc", token: nil).body)
-            logs += h.logs.all
-            secrets += h.secrets.all
+        try await RefusingPort.with { closedPort in
+            try await withHarness(apiBase: "http://127.0.0.1:\(closedPort)") { h in
+                h.secrets.add("081secretCODEc")
+                answers.append(try await h.login(code: "081secretCODEc", token: nil).body)
+                logs += h.logs.all
+                secrets += h.secrets.all
+            }
         }
         #expect(logs.contains { $0.contains("logged in") }, "the capture works")
         #expect(logs.contains { $0.contains("endpoint refused") && $0.contains("errcode=45011") })
