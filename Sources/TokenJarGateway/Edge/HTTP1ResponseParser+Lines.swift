@@ -157,12 +157,13 @@ extension HTTP1ResponseParser {
             index += 1
             while bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t") { index += 1 }
             let valueStart = index
+            // The section ends with CR LF CR LF, so a CR is found.
+            index = bytes.baseAddress!.distance(
+                to: UnsafeRawPointer(memchr(bytes.baseAddress! + index, Int32(cr), bytes.count - index)!))
+            guard allFieldBytes(Bytes(rebasing: bytes[valueStart..<index])) else { throw .invalidHeaderToken }
             var valueEnd = index
-            while bytes[index] != cr {
-                let byte = bytes[index]
-                guard isFieldByte(byte) else { throw .invalidHeaderToken }
-                index += 1
-                if byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") { valueEnd = index }
+            while valueEnd > valueStart && (bytes[valueEnd - 1] == UInt8(ascii: " ") || bytes[valueEnd - 1] == UInt8(ascii: "\t")) {
+                valueEnd -= 1
             }
             guard bytes[index + 1] == lf else { throw .lfExpected }
             index += 2
@@ -231,19 +232,37 @@ extension HTTP1ResponseParser {
         }
     }
 
-    /// tchar (RFC 9110 §5.6.2).
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"): true
-        default: false
+    /// tchar (RFC 9110 §5.6.2): digits, letters and ``!#$%&'*+-.^_`|~``, as one bit per byte
+    /// value below 128 (bytes 0–63, then 64–127).
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        let (low, high): (UInt64, UInt64) = (0x03FF_6CFA_0000_0000, 0x57FF_FFFF_C7FF_FFFE)
+        return byte < 64 ? (low >> byte) & 1 == 1 : byte < 128 && (high >> (byte - 64)) & 1 == 1
+    }
+
+    /// Whether every byte is a field byte (`isFieldByte`), eight at a time: a word is looked at
+    /// byte by byte only when it may hold a byte below 0x20 (a tab, or a control byte) or DEL.
+    static func allFieldBytes(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        var index = 0
+        while index + 8 <= bytes.count {
+            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            let below20 = (word &- ones &* 0x20) & ~word & highs
+            let del = word ^ (ones &* 0x7F)
+            let isDEL = (del &- ones) & ~del & highs
+            if below20 | isDEL != 0 {
+                for offset in index..<(index + 8) where !isFieldByte(bytes[offset]) { return false }
+            }
+            index += 8
         }
+        while index < bytes.count {
+            guard isFieldByte(bytes[index]) else { return false }
+            index += 1
+        }
+        return true
     }
 
     /// A byte allowed in a field value or reason phrase: tab, visible ASCII, space, obs-text.
-    private static func isFieldByte(_ byte: UInt8) -> Bool {
+    static func isFieldByte(_ byte: UInt8) -> Bool {
         byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
     }
 }
