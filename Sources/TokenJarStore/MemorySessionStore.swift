@@ -136,13 +136,25 @@ public final class MemorySessionStore: SessionStore {
     // MARK: Maintenance and admin
 
     public func sweep(now: Int64) async throws -> Int {
+        // One pass that copies nothing, then changes only what expired: every request's write
+        // waits for this lock, and rebuilding the whole dictionary held it for tens of
+        // milliseconds at 100,000 sessions.
         try withSessions { sessions in
-            let before = sessions.count
-            sessions = sessions.filter { $0.value.expiresAt >= now }
-            for hash in Array(sessions.keys) {
-                sessions[hash]!.cookies = sessions[hash]!.cookies.filter { ($0.value.expiresAt ?? .max) >= now }
+            var expired: [TokenHash] = []
+            var withExpiredCookies: [TokenHash] = []
+            for (hash, entry) in sessions {
+                if entry.expiresAt < now {
+                    expired.append(hash)
+                } else if entry.cookies.values.contains(where: { ($0.expiresAt ?? .max) < now }) {
+                    withExpiredCookies.append(hash)
+                }
             }
-            return before - sessions.count
+            for hash in expired { sessions.removeValue(forKey: hash) }
+            for hash in withExpiredCookies {
+                guard let cookies = sessions[hash]?.cookies else { continue }
+                sessions[hash]?.cookies = cookies.filter { ($0.value.expiresAt ?? .max) >= now }
+            }
+            return expired.count
         }
     }
 
